@@ -1,0 +1,121 @@
+/**
+ * The one catalogue of error codes. Codes are the API: stable, asserted by tests, mapped to HTTP
+ * statuses at the edge. Messages are for people and may be reworded at any time.
+ * docs/errors.md lists every entry and test/errors.test.ts keeps the two equal.
+ */
+export interface ErrorSpec {
+  readonly status: number;
+  readonly message: string;
+}
+
+export const ERROR_CATALOGUE = {
+  // --- input ------------------------------------------------------------------------------------
+  PK_ERR_VALIDATION: { status: 400, message: 'The request is not valid.' },
+  PK_ERR_TOKEN_INVALID: { status: 400, message: 'The device token is not a valid APNs token.' },
+  PK_ERR_PUSH_TYPE_INVALID: { status: 400, message: 'Unknown push type.' },
+  PK_ERR_PRIORITY_INVALID: { status: 400, message: 'Priority must be 1, 5 or 10.' },
+  PK_ERR_PRIORITY_NOT_ALLOWED: { status: 400, message: 'This push type does not allow that priority.' },
+  PK_ERR_EXPIRATION_INVALID: {
+    status: 400,
+    message: 'Expiration must be a whole number of epoch seconds (0 allowed).',
+  },
+  PK_ERR_COLLAPSE_ID_INVALID: { status: 400, message: 'The collapse id must be 1 to 64 bytes of UTF-8.' },
+  PK_ERR_APNS_ID_INVALID: { status: 400, message: 'apns-id must be a canonical lower-case UUID.' },
+  PK_ERR_TOPIC_INVALID: { status: 400, message: 'The topic is not valid for this push type.' },
+  PK_ERR_PAYLOAD_INVALID: { status: 400, message: 'The payload is not a valid APNs payload.' },
+  PK_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: "The payload exceeds the push type's size limit." },
+  PK_ERR_PUSH_TYPE_NEEDS_TOKEN_AUTH: {
+    status: 400,
+    message: 'This push type can only be sent with token (.p8) authentication.',
+  },
+  PK_ERR_ENVIRONMENT_INVALID: { status: 400, message: 'Environment must be "production" or "sandbox".' },
+  PK_ERR_ALIAS_INVALID: { status: 400, message: 'The alias is not valid.' },
+  PK_ERR_TAG_INVALID: { status: 400, message: 'A tag is not valid.' },
+  PK_ERR_LOCALE_INVALID: { status: 400, message: 'The locale is not valid.' },
+  PK_ERR_AUDIENCE_INVALID: { status: 400, message: 'The audience is not valid.' },
+  PK_ERR_TOO_MANY_RECIPIENTS: { status: 400, message: 'Too many recipients in one request.' },
+  PK_ERR_CURSOR_INVALID: { status: 400, message: 'The pagination cursor is not valid.' },
+  PK_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  PK_ERR_CREDENTIALS_INVALID: { status: 400, message: 'The APNs credentials are not valid.' },
+  PK_ERR_ENDPOINT_INVALID: { status: 400, message: 'An endpoint URL is not valid.' },
+  PK_ERR_WEBHOOK_INVALID: { status: 400, message: 'The webhook settings are not valid.' },
+  PK_ERR_IMPORT_LINE_INVALID: { status: 400, message: 'A line of the import is not valid.' },
+  // --- access -----------------------------------------------------------------------------------
+  PK_ERR_UNAUTHENTICATED: { status: 401, message: 'A valid API key is required.' },
+  PK_ERR_FORBIDDEN: { status: 403, message: 'This key may not do that.' },
+  PK_ERR_NOT_FOUND: { status: 404, message: 'Not found.' },
+  PK_ERR_APP_NOT_FOUND: { status: 404, message: 'App not found.' },
+  PK_ERR_DEVICE_NOT_FOUND: { status: 404, message: 'Device not found.' },
+  PK_ERR_NOTIFICATION_NOT_FOUND: { status: 404, message: 'Notification not found.' },
+  PK_ERR_KEY_NOT_FOUND: { status: 404, message: 'API key not found.' },
+  PK_ERR_CONFLICT: { status: 409, message: 'The request conflicts with the current state.' },
+  PK_ERR_IDEMPOTENCY_CONFLICT: {
+    status: 409,
+    message: 'This Idempotency-Key was used with a different request.',
+  },
+  PK_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests; retry later.' },
+  // --- availability -----------------------------------------------------------------------------
+  PK_ERR_UNAVAILABLE: { status: 503, message: 'The service cannot take work right now; retry later.' },
+  PK_ERR_SHUTTING_DOWN: { status: 503, message: 'The server is shutting down; retry on another instance.' },
+  PK_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The database is not reachable.' },
+  PK_ERR_QUEUE_UNAVAILABLE: { status: 503, message: 'The job queue is not reachable.' },
+  PK_ERR_STORE_MIGRATION: { status: 500, message: 'A database migration failed.' },
+  PK_ERR_DECRYPT_FAILED: {
+    status: 500,
+    message: 'Stored credentials could not be decrypted (wrong PUSHKEEPER_SECRET_KEY?).',
+  },
+  PK_ERR_CONFIG_INVALID: { status: 500, message: 'The configuration is not valid.' },
+  PK_ERR_INTERNAL: { status: 500, message: 'Internal error.' },
+  // --- APNs transport (a rejection by APNs is a value, not one of these) ---------------------------
+  PK_ERR_APNS_TIMEOUT: {
+    status: 504,
+    message: 'APNs did not answer in time; the notification may or may not have been delivered.',
+  },
+  PK_ERR_APNS_CONNECTION: { status: 502, message: 'Could not reach APNs.' },
+  PK_ERR_APNS_TLS: { status: 502, message: 'The TLS handshake with APNs failed.' },
+  PK_ERR_APNS_PROTOCOL: { status: 502, message: 'APNs answered something that is not valid HTTP/2 APNs.' },
+  PK_ERR_APNS_RETRIES_EXHAUSTED: { status: 502, message: 'APNs kept failing; retries exhausted.' },
+  PK_ERR_APNS_CLIENT_CLOSED: { status: 503, message: 'The APNs client is closed.' },
+  PK_ERR_APNS_CREDENTIALS_UNHEALTHY: {
+    status: 502,
+    message: "APNs refused the app's credentials; fix them before sending again.",
+  },
+  // --- legacy feedback service ------------------------------------------------------------------
+  PK_ERR_FEEDBACK_NOT_CONFIGURED: { status: 400, message: 'This app has no feedback service configured.' },
+  PK_ERR_FEEDBACK_CONNECT: { status: 502, message: 'Could not connect to the feedback service.' },
+  PK_ERR_FEEDBACK_TLS: { status: 502, message: 'The feedback service refused the TLS handshake.' },
+  PK_ERR_FEEDBACK_TIMEOUT: { status: 504, message: 'The feedback service stopped sending.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERROR_CATALOGUE, value);
+}
+
+/**
+ * The exception form of a catalogue entry, for transport failures and for the edges. Business
+ * rejections travel as Result values instead (domain/result.ts).
+ */
+export class PushkeeperError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    details?: Readonly<Record<string, unknown>>,
+    options?: { cause?: unknown },
+  ) {
+    super(message ?? ERROR_CATALOGUE[code].message, options);
+    this.name = 'PushkeeperError';
+    this.code = code;
+    this.status = ERROR_CATALOGUE[code].status;
+    this.details = details;
+  }
+}
+
+export function isPushkeeperError(value: unknown): value is PushkeeperError {
+  return value instanceof PushkeeperError;
+}
