@@ -6,7 +6,6 @@
  *   edges:    http/, cli/   (cli may wire http)
  *   testing/: the mock APNs servers; imports only domain/ and errors.ts (an independent oracle)
  */
-const ADAPTERS = '^src/(apns|feedback|store|queue)/';
 module.exports = {
   forbidden: [
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },

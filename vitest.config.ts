@@ -5,8 +5,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Two cores: protocol and database tests are I/O bound, a small pool keeps them honest.
+    // Two cores: protocol and database tests are I/O bound; two workers keep the machine responsive.
     pool: 'forks',
     maxWorkers: 2,
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results/vitest.json' },
   },
 });
