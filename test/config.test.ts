@@ -8,7 +8,8 @@ function problemsOf(run: () => unknown): string[] {
   } catch (error) {
     expect(isPushkeeperError(error)).toBe(true);
     expect((error as PushkeeperError).code).toBe('PK_ERR_CONFIG_INVALID');
-    return ((error as PushkeeperError).details?.['problems'] as { setting: string }[]).map((p) => p.setting);
+    const problems = (error as PushkeeperError).details?.['problems'] as { setting: string }[] | undefined;
+    return (problems ?? []).map((p) => p.setting);
   }
   throw new Error('expected the configuration to be rejected');
 }

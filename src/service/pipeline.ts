@@ -1,0 +1,96 @@
+/**
+ * The push pipeline assembled on a queue: accept → fan-out jobs → send jobs → outcomes, plus
+ * webhook deliveries and retention upkeep. `serve` runs the API and the workers in one process;
+ * `worker` runs only the workers; an API-only process passes `work: false`.
+ */
+import type { Audience } from '../domain/index.ts';
+import type { JobQueue } from '../queue/contract.ts';
+import type { Store } from '../store/contract.ts';
+import type { PushService } from './contract.ts';
+import { runFanout } from './fanout.ts';
+import type { ApnsGateway } from './gateway.ts';
+import type { ServiceLogger } from './logger.ts';
+import { createPushService, enqueueFanout } from './push-accept.ts';
+import { type FanoutJob, QUEUE, type SendJob, type WebhookJob } from './queues.ts';
+import { runSendBatch } from './send-batch.ts';
+import { createWebhookNotifier, deliverWebhook } from './webhook.ts';
+
+export interface PipelineOptions {
+  readonly store: Store;
+  readonly queue: JobQueue;
+  readonly gateway: ApnsGateway;
+  readonly logger: ServiceLogger;
+  /** Register the queue workers in this process. */
+  readonly work: boolean;
+  readonly batchSize?: number;
+  readonly outcomeChunk?: number;
+  readonly workerConcurrency?: number;
+  readonly maxRecipients?: number;
+  readonly sendRetryLimit?: number;
+  readonly invalidationRetentionDays?: number;
+  readonly now?: () => Date;
+}
+
+export interface Pipeline {
+  readonly push: PushService;
+  /** Enqueues the fan-out of every notification still queued (a crash between accept and enqueue). */
+  recover(): Promise<number>;
+}
+
+const DAY_MS = 86_400_000;
+
+export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
+  const { store, queue, gateway, logger } = options;
+  const batchSize = options.batchSize ?? 1000;
+  const sendRetryLimit = options.sendRetryLimit ?? 5;
+  const webhooks = createWebhookNotifier(store, queue);
+  const onAccepted = (_appId: string, _id: string, _audience: Audience) => {};
+  const push = createPushService({ store, queue, logger, maxRecipients: options.maxRecipients ?? 10_000, onAccepted });
+
+  async function recover(): Promise<number> {
+    let count = 0;
+    let cursor: string | null = null;
+    do {
+      const page = await store.notifications.listResumable({ cursor, limit: 500 });
+      if (!page.ok) break;
+      for (const notification of page.value.items) {
+        await enqueueFanout(queue, notification.appId, notification.id);
+        count += 1;
+      }
+      cursor = page.value.nextCursor;
+    } while (cursor !== null);
+    return count;
+  }
+
+  if (options.work) {
+    const fanoutDeps = { store, queue, logger, batchSize, sendRetryLimit };
+    await queue.work<FanoutJob>(QUEUE.fanout, { concurrency: 2 }, async (jobs) => {
+      for (const job of jobs) await runFanout(fanoutDeps, job.data, job.signal);
+    });
+    const sendDeps = {
+      store,
+      gateway,
+      logger,
+      webhooks,
+      outcomeChunk: options.outcomeChunk ?? 250,
+      sendRetryLimit,
+      ...(options.now ? { now: options.now } : {}),
+    };
+    await queue.work<SendJob>(QUEUE.send, { concurrency: options.workerConcurrency ?? 4 }, async (jobs) => {
+      for (const job of jobs) await runSendBatch(sendDeps, job);
+    });
+    await queue.work<WebhookJob>(QUEUE.webhook, { concurrency: 4 }, async (jobs) => {
+      for (const job of jobs) await deliverWebhook({ store, logger }, job.data);
+    });
+    await queue.work(QUEUE.maintenance, { concurrency: 1 }, async () => {
+      const before = new Date((options.now?.() ?? new Date()).getTime() - (options.invalidationRetentionDays ?? 30) * DAY_MS);
+      const purged = await store.invalidations.purge(before);
+      if (purged > 0) logger.info({ purged }, 'purged old invalidation records');
+    });
+    await queue.schedule(QUEUE.maintenance, 3_600_000);
+    const recovered = await recover();
+    if (recovered > 0) logger.info({ recovered }, 'resumed notifications left queued');
+  }
+  return { push, recover };
+}
+
