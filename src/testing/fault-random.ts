@@ -1,0 +1,18 @@
+/**
+ * A small seeded PRNG (mulberry32) so fault scripts are reproducible: the same seed and the same
+ * request order give the same faults, which keeps fault tests deterministic.
+ */
+export type Random = () => number;
+
+export function seededRandom(seed: number): Random {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const DEFAULT_FAULT_SEED = 0x5eed;

@@ -1,0 +1,22 @@
+/**
+ * `pushkeeper/testing`: a faithful stand-in for APNs for your own tests (docs/testing-with-the-mock.md).
+ */
+export { APNS_CERT_OIDS, type CertificateTopic, type ProviderCertificate } from './client-certificate.ts';
+export * from './mock-apns-server.ts';
+export type * from './mock-apns-types.ts';
+export * from './mock-feedback-server.ts';
+export {
+  generateSigningKey,
+  type ProviderTokenOptions,
+  signProviderToken,
+  type TestSigningKey,
+} from './signing-key.ts';
+export {
+  type ClientCertificateOptions,
+  createTestPki,
+  DEFAULT_SERVER_NAMES,
+  type TestPki,
+  type TestPkiOptions,
+} from './test-pki.ts';
+export { FAULT_FLAG_HELP, parseFaultFlags } from './fault-flags.ts';
+export { type MockControlApi, type MockControlApiOptions, startMockControlApi } from './mock-control-api.ts';
