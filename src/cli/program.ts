@@ -1,12 +1,17 @@
 import { Command } from 'commander';
+import { registerClientCommands } from './commands/index.ts';
+import { registerMockApnsCommand } from './commands/mock-apns.ts';
+import { registerServerCommands } from './commands/serve.ts';
 
-/** Exit codes scripts can rely on (docs/cli.md). */
-export const EXIT = { ok: 0, failure: 1, usage: 2, unavailable: 3, partial: 4 } as const;
+export { EXIT } from './exit-codes.ts';
 
 export function buildProgram(): Command {
   const program = new Command('pushkeeper')
     .description('Self-hosted push notification service for app backends (APNs).')
     .version('0.1.0')
     .showHelpAfterError();
+  registerServerCommands(program);
+  registerClientCommands(program);
+  registerMockApnsCommand(program);
   return program;
 }

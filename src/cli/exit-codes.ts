@@ -1,0 +1,2 @@
+/** Exit codes scripts can rely on (docs/cli.md). */
+export const EXIT = { ok: 0, failure: 1, usage: 2, unavailable: 3, partial: 4 } as const;

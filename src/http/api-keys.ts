@@ -1,0 +1,51 @@
+/**
+ * API key secrets: 256 bits from the CSPRNG behind a recognisable prefix (so a leaked key is easy
+ * to spot in a repository scan), shown once, stored only as their SHA-256 (issue 8, "Keys").
+ * A key is high-entropy, so a plain unsalted SHA-256 is enough: there is nothing to brute-force.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { ApiKeyScope } from '../store/contract.ts';
+
+export const API_KEY_PREFIXES: Readonly<Record<Exclude<ApiKeyScope, 'admin'>, string>> = {
+  server: 'pk_server_',
+  publishable: 'pk_pub_',
+};
+
+/** How many characters of the secret the store keeps to let people recognise a key in a list. */
+const DISPLAY_PREFIX_EXTRA_CHARS = 4;
+
+export interface GeneratedApiKey {
+  /** The whole secret: answered once, never stored. */
+  readonly secret: string;
+  readonly sha256: string;
+  /** e.g. `pk_server_ab12`: safe to show in lists. */
+  readonly displayPrefix: string;
+}
+
+export function hashApiKey(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+export function generateApiKey(scope: Exclude<ApiKeyScope, 'admin'>): GeneratedApiKey {
+  const prefix = API_KEY_PREFIXES[scope];
+  const secret = prefix + randomBytes(32).toString('base64url');
+  return {
+    secret,
+    sha256: hashApiKey(secret),
+    displayPrefix: secret.slice(0, prefix.length + DISPLAY_PREFIX_EXTRA_CHARS),
+  };
+}
+
+/** Constant-time comparison of two hex SHA-256 digests (equal length by construction). */
+export function sha256HexEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'hex');
+  const right = Buffer.from(b, 'hex');
+  return left.length === 32 && right.length === 32 && timingSafeEqual(left, right);
+}
+
+/** `Authorization: Bearer <key>` → the key; anything else → null. */
+export function bearerToken(header: string | undefined): string | null {
+  if (header === undefined) return null;
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+  return match ? match[1]! : null;
+}

@@ -1,0 +1,194 @@
+/**
+ * `buildApp(deps)`: the HTTP API as a Fastify instance that never listens by itself (cli/serve does).
+ * Route groups are encapsulated plugins; every /v1 route declares who may call it (`config.access`)
+ * and the access hook enforces it before the body is read.
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { createAccessControl } from './access.ts';
+import type { HttpDeps } from './deps.ts';
+import { handleError } from './error-handler.ts';
+import { httpRequestHistogram } from './http-metrics.ts';
+import { maskUrl } from './log-scrub.ts';
+import { sendError } from './problem-reply.ts';
+import { TokenBucketLimiter } from './rate-limit.ts';
+import type { RouteContext } from './route-context.ts';
+import { appRoutes } from './routes/apps.ts';
+import {
+  deviceImportRoutes,
+  IMPORT_LINE_DESCRIPTION,
+  IMPORT_PATH,
+  NDJSON_TYPES,
+} from './routes/device-import.ts';
+import { deviceRoutes } from './routes/devices.ts';
+import { invalidationRoutes } from './routes/invalidations.ts';
+import { keyRoutes } from './routes/keys.ts';
+import { metricsAnswer, opsRoutes } from './routes/ops.ts';
+import { notificationRoutes } from './routes/notifications.ts';
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+
+export const API_VERSION = '0.1.0';
+
+export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
+  const now = deps.now ?? (() => new Date());
+  const nowMs = deps.nowMs ?? Date.now;
+  const { config } = deps;
+
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Request logging is ours (below): Fastify's own would log raw URLs with device tokens in them.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    return503OnClosing: true,
+    ajv: {
+      // Unknown fields are an error, not silently dropped: a typo in PATCH must not look like success.
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const context: RouteContext = {
+    deps,
+    now,
+    broadcastLimiter: new TokenBucketLimiter({
+      capacity: config.broadcastRateLimit,
+      refill: config.broadcastRateLimit,
+      perMs: HOUR_MS,
+      now: nowMs,
+    }),
+    publishableRegistrationLimiter: new TokenBucketLimiter({
+      capacity: config.publishableRegistrationsPerHour,
+      refill: config.publishableRegistrationsPerHour,
+      perMs: HOUR_MS,
+      now: nowMs,
+    }),
+  };
+  const accessHook = createAccessControl({
+    store: deps.store,
+    adminTokenSha256: deps.adminTokenSha256,
+    perKeyLimiter: new TokenBucketLimiter({
+      capacity: config.rateLimitPerKey,
+      refill: config.rateLimitPerKey,
+      perMs: MINUTE_MS,
+      now: nowMs,
+    }),
+    now,
+    nowMs,
+  });
+
+  app.decorateRequest('principal', null);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      reply,
+      'PK_ERR_NOT_FOUND',
+      `No route ${request.method} ${maskUrl(request.url.split('?')[0] ?? '')}.`,
+    ),
+  );
+
+  const histogram = httpRequestHistogram(deps.metrics.registry);
+  app.addHook('onRequest', async (request, reply) => {
+    if (deps.isShuttingDown() && request.url !== '/healthz') {
+      reply.header('connection', 'close');
+      return void sendError(reply, 'PK_ERR_SHUTTING_DOWN');
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    histogram.observe(
+      { method: request.method, route, status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    const principal = request.principal;
+    request.log.info(
+      {
+        method: request.method,
+        url: maskUrl(request.url),
+        route,
+        statusCode: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 100) / 100,
+        ...(principal ? { keyId: principal.keyId ?? 'admin-token' } : {}),
+      },
+      'request completed',
+    );
+  });
+
+  await app.register(swagger, {
+    transformObject: (documentObject) => {
+      if (!('openapiObject' in documentObject)) return documentObject.swaggerObject;
+      return withImportRequestBody(documentObject.openapiObject);
+    },
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Pushkeeper API',
+        version: API_VERSION,
+        description:
+          'Self-hosted APNs push service. Errors are `{"error": {"code", "message", "details"}}` with codes from docs/errors.md.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'An admin, server or publishable key.' },
+        },
+      },
+      security: [{ bearer: [] }],
+      tags: [
+        { name: 'apps' },
+        { name: 'keys' },
+        { name: 'devices' },
+        { name: 'aliases' },
+        { name: 'notifications' },
+        { name: 'invalidations' },
+        { name: 'operations' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(opsRoutes, { context, requireAdmin: accessHook });
+  await app.register(async (v1) => {
+    v1.addHook('onRequest', accessHook);
+    await v1.register(appRoutes, { context });
+    await v1.register(keyRoutes, { context });
+    await v1.register(deviceRoutes, { context });
+    await v1.register(deviceImportRoutes, { context });
+    await v1.register(notificationRoutes, { context });
+    await v1.register(invalidationRoutes, { context });
+  });
+  // Callers need no TypeBox typing: the instance is handed out with the default type provider.
+  return app as unknown as FastifyInstance;
+}
+
+/**
+ * The NDJSON import reads its body as a stream, so it has no body schema for Fastify to validate;
+ * the OpenAPI document still describes what to send.
+ */
+function withImportRequestBody<T extends { paths?: Record<string, unknown> }>(document: T): T {
+  const operation = (document.paths?.[IMPORT_PATH] as { post?: Record<string, unknown> } | undefined)?.post;
+  if (operation !== undefined) {
+    operation['requestBody'] = {
+      required: true,
+      content: Object.fromEntries(
+        NDJSON_TYPES.map((type) => [
+          type,
+          { schema: { type: 'string', description: IMPORT_LINE_DESCRIPTION } },
+        ]),
+      ),
+    };
+  }
+  return document;
+}
+
+/** A key-less /metrics for a separate, private listen address (config metricsHost/metricsPort). */
+export async function buildMetricsApp(deps: Pick<HttpDeps, 'metrics' | 'logger'>): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  app.get('/metrics', async (_request, reply) => metricsAnswer(deps.metrics.registry, reply));
+  return app;
+}

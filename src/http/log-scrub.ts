@@ -1,0 +1,24 @@
+/**
+ * What may reach a log line (issue 8, "Operations"; docs/security.md): device tokens are masked to
+ * their first and last four digits, API keys, JWTs and PEM blocks are cut out entirely.
+ */
+import { maskDeviceToken } from '../domain/index.ts';
+
+// Device tokens are 64+ hex digits; 32 is low enough to also catch SHA-256 digests and partial tokens.
+const HEX_RUN = /[0-9a-fA-F]{32,}/g;
+const API_KEY = /\bpk_(?:server|pub|admin)_[A-Za-z0-9_-]+/g;
+const JWT = /\beyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}/g;
+const PEM = /-----BEGIN [A-Z0-9 ]+-----[\s\S]*?(?:-----END [A-Z0-9 ]+-----|$)/g;
+
+export function scrubSecrets(text: string): string {
+  return text
+    .replace(PEM, '[pem redacted]')
+    .replace(JWT, '[jwt redacted]')
+    .replace(API_KEY, '[api key redacted]')
+    .replace(HEX_RUN, (hex) => maskDeviceToken(hex));
+}
+
+/** A request URL for the log: tokens in the path masked (`/devices/ab12…9f0e`), secrets cut. */
+export function maskUrl(url: string): string {
+  return scrubSecrets(url);
+}

@@ -1,0 +1,87 @@
+/** API keys of one app: issue (shown once), list, revoke. Admin or the app's server key. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { generateApiKey } from '../api-keys.ts';
+import { sendError, sendProblem } from '../problem-reply.ts';
+import type { RoutePluginOptions } from '../route-context.ts';
+import {
+  ApiKeySchema,
+  AppParams,
+  CreateKeyBody,
+  CreatedKeySchema,
+  errorResponses,
+  KeyParams,
+} from '../schemas.ts';
+import { apiKeyView } from '../views.ts';
+
+export const keyRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (app, { context }) => {
+  const { store } = context.deps;
+
+  app.post(
+    '/v1/apps/:app/keys',
+    {
+      config: { access: 'server' },
+      schema: {
+        tags: ['keys'],
+        summary: 'Issue an API key (`server` or `publishable`); the secret is answered once.',
+        params: AppParams,
+        body: CreateKeyBody,
+        response: { 201: CreatedKeySchema, ...errorResponses(400, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const generated = generateApiKey(request.body.scope);
+      const stored = await store.keys.create(
+        {
+          appId: request.params.app,
+          scope: request.body.scope,
+          prefix: generated.displayPrefix,
+          sha256: generated.sha256,
+        },
+        context.now(),
+      );
+      if (!stored.ok) return sendProblem(reply, stored.error);
+      request.log.info(
+        { appId: request.params.app, keyId: stored.value.id, scope: stored.value.scope },
+        'api key issued',
+      );
+      return reply.code(201).send({ ...apiKeyView(stored.value), key: generated.secret });
+    },
+  );
+
+  app.get(
+    '/v1/apps/:app/keys',
+    {
+      config: { access: 'server' },
+      schema: {
+        tags: ['keys'],
+        summary: "List the app's keys (prefixes only, never secrets), revoked ones included.",
+        params: AppParams,
+        response: { 200: Type.Object({ items: Type.Array(ApiKeySchema) }), ...errorResponses(403, 404) },
+      },
+    },
+    async (request) => {
+      const keys = await store.keys.list(request.params.app);
+      return { items: keys.map(apiKeyView) };
+    },
+  );
+
+  app.delete(
+    '/v1/apps/:app/keys/:keyId',
+    {
+      config: { access: 'server' },
+      schema: {
+        tags: ['keys'],
+        summary: 'Revoke a key; it stops working at once.',
+        params: KeyParams,
+        response: { 204: Type.Null({ description: 'Revoked.' }), ...errorResponses(403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const revoked = await store.keys.revoke(request.params.app, request.params.keyId, context.now());
+      if (!revoked) return sendError(reply, 'PK_ERR_KEY_NOT_FOUND');
+      request.log.info({ appId: request.params.app, keyId: request.params.keyId }, 'api key revoked');
+      return reply.code(204).send(null);
+    },
+  );
+};
