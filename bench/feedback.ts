@@ -1,0 +1,258 @@
+/**
+ * `npm run bench:feedback` (issue 7):
+ * 1. decode 1,000,000 feedback tuples delivered in random chunk sizes (target ≥ 2,000,000 tuples/s),
+ *    against a naive peer that concatenates every chunk onto its buffer (the shape of the
+ *    PushSharp and many hand-written clients);
+ * 2. apply 100,000 feedback invalidations against a registry of 1,000,000 devices on SQLite
+ *    (target ≤ 3 s), through the store's batched invalidation rule;
+ * 3. the same poll end to end: the mock feedback service over TLS → decoder → apply (100,000 tuples).
+ *
+ * Options: --tuples N (default 1,000,000), --devices N (default 1,000,000), --reports N (default
+ * 100,000), --budget-ms N (stop applying after this long; default 120,000), --skip-store.
+ * Prints a table.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { DeviceToken } from '../src/domain/index.ts';
+import { FeedbackDecoder } from '../src/feedback/decoder.ts';
+import { pollConfiguredApp } from '../src/service/feedback-poll.ts';
+import { silentLogger } from '../src/service/logger.ts';
+import { openStore } from '../src/store/index.ts';
+import { startMockFeedbackServer } from '../src/testing/mock-feedback-server.ts';
+import { createTestPki } from '../src/testing/test-pki.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    tuples: { type: 'string', default: '1000000' },
+    devices: { type: 'string', default: '1000000' },
+    reports: { type: 'string', default: '100000' },
+    'skip-store': { type: 'boolean', default: false },
+    'budget-ms': { type: 'string', default: '120000' },
+  },
+});
+
+interface Row {
+  readonly case: string;
+  readonly count: number;
+  readonly ms: number;
+  readonly rate: string;
+  readonly target: string;
+}
+const rows: Row[] = [];
+
+function record(name: string, count: number, ms: number, target: string): void {
+  rows.push({
+    case: name,
+    count,
+    ms: Math.round(ms),
+    rate: `${Math.round((count / ms) * 1000).toLocaleString('en')} /s`,
+    target,
+  });
+}
+
+/** A deterministic PRNG so runs are comparable. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function tokenOf(i: number): DeviceToken {
+  const bytes = Buffer.alloc(32);
+  bytes.writeUInt32BE(i, 0);
+  bytes.writeUInt32BE((0x9e3779b9 ^ i) >>> 0, 28);
+  return bytes.toString('hex') as DeviceToken;
+}
+
+function encodeStream(count: number): Buffer {
+  const bytes = Buffer.allocUnsafe(count * 38);
+  for (let i = 0; i < count; i++) {
+    const at = i * 38;
+    bytes.writeUInt32BE(1_700_000_000 + (i % 86_400), at);
+    bytes.writeUInt16BE(32, at + 4);
+    bytes.writeUInt32BE(i, at + 6);
+    bytes.fill(i & 0xff, at + 10, at + 38);
+  }
+  return bytes;
+}
+
+function randomChunks(bytes: Buffer, random: () => number): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let offset = 0; offset < bytes.length; ) {
+    // Mostly socket-sized reads (up to 64 KiB), some tiny ones that split headers.
+    const size = random() < 0.1 ? 1 + Math.floor(random() * 40) : 1 + Math.floor(random() * 65_536);
+    chunks.push(bytes.subarray(offset, offset + size));
+    offset += size;
+  }
+  return chunks;
+}
+
+/** Every read 1 to 64 bytes: the worst case for carrying partial tuples. */
+function tinyChunks(bytes: Buffer, random: () => number): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let offset = 0; offset < bytes.length; ) {
+    const size = 1 + Math.floor(random() * 64);
+    chunks.push(bytes.subarray(offset, offset + size));
+    offset += size;
+  }
+  return chunks;
+}
+
+/** The peer: append every chunk to one growing buffer, parse from the front, slice off. */
+function naiveDecode(chunks: readonly Buffer[]): number {
+  let buffer = Buffer.alloc(0);
+  let count = 0;
+  for (const chunk of chunks) {
+    buffer = Buffer.concat([buffer, chunk]);
+    while (buffer.length >= 6) {
+      const length = buffer.readUInt16BE(4);
+      if (buffer.length < 6 + length) break;
+      const tuple = {
+        failedAt: new Date(buffer.readUInt32BE(0) * 1000),
+        tokenHex: buffer.subarray(6, 6 + length).toString('hex'),
+      };
+      if (tuple.tokenHex.length > 0) count += 1;
+      buffer = buffer.subarray(6 + length);
+    }
+  }
+  return count;
+}
+
+function ourDecode(chunks: readonly Buffer[]): number {
+  const decoder = new FeedbackDecoder();
+  let count = 0;
+  for (const chunk of chunks) count += decoder.push(chunk).length;
+  decoder.finish();
+  return count;
+}
+
+function benchDecode(): void {
+  const count = Number(args.tuples);
+  const bytes = encodeStream(count);
+  // Random sizes are the target case; 1-64-byte reads are a stress case for carried tuples.
+  const scenarios = [
+    { label: 'random chunks', chunks: randomChunks(bytes, prng(7)) },
+    { label: 'tiny chunks 1-64 B', chunks: tinyChunks(bytes, prng(9)) },
+  ];
+  for (const { label, chunks } of scenarios) {
+    // Warm up both, then take the best of three runs each.
+    ourDecode(chunks.slice(0, 2000));
+    naiveDecode(chunks.slice(0, 2000));
+    for (const [name, decode] of [
+      ['FeedbackDecoder', ourDecode],
+      ['naive concat peer', naiveDecode],
+    ] as const) {
+      let best = Number.POSITIVE_INFINITY;
+      for (let run = 0; run < 3; run++) {
+        const started = performance.now();
+        const decoded = decode(chunks);
+        best = Math.min(best, performance.now() - started);
+        if (decoded !== count) throw new Error(`${name} decoded ${decoded} of ${count}`);
+      }
+      record(
+        `decode ${label} (${chunks.length.toLocaleString('en')}): ${name}`,
+        count,
+        best,
+        name !== 'FeedbackDecoder' ? 'peer' : label === 'random chunks' ? '≥ 2,000,000 /s' : 'stress',
+      );
+    }
+  }
+}
+
+async function benchStore(): Promise<void> {
+  const devices = Number(args.devices);
+  const reports = Number(args.reports);
+  const dir = mkdtempSync(join(tmpdir(), 'pk-bench-feedback-'));
+  const store = openStore({ url: `sqlite:${join(dir, 'pk.db')}`, secretKey: randomBytes(32) });
+  const pki = await createTestPki();
+  const client = await pki.issueClientCertificate({
+    bundleId: 'com.example.bench',
+    environments: ['production'],
+  });
+  const server = await startMockFeedbackServer({
+    tls: { certPem: pki.serverCertPem, keyPem: pki.serverKeyPem, clientCaPem: pki.caCertPem },
+  });
+  try {
+    await store.migrate();
+    const app = await store.apps.create({
+      name: 'Bench',
+      topic: 'com.example.bench',
+      credentials: { auth: 'certificate', certPem: client.certPem, keyPem: client.keyPem },
+      feedback: { host: server.host, port: server.port, intervalHours: null, caPem: pki.caCertPem },
+    });
+    if (!app.ok) throw new Error(app.error.message);
+    const appId = app.value.id;
+    const registeredAt = new Date('2026-01-01T00:00:00Z');
+    const seeding = performance.now();
+    const imported = await store.devices.import(
+      appId,
+      (function* () {
+        for (let i = 0; i < devices; i++) yield { token: tokenOf(i) };
+      })(),
+      { batchSize: 5000, at: registeredAt },
+    );
+    if (!imported.ok) throw new Error(imported.error.message);
+    record('seed: import devices (setup, not a target)', devices, performance.now() - seeding, '');
+
+    // Reports on even-numbered devices for the store, odd-numbered ones for the poll.
+    const failedAt = new Date('2026-02-01T00:00:00Z');
+    const direct = Array.from({ length: reports }, (_, i) => ({
+      token: tokenOf((i * 2) % devices),
+      reason: 'feedback-service',
+      source: 'feedback-service' as const,
+      at: failedAt,
+    }));
+    // Applied in slices so a slow store stops at the time budget instead of running for an hour.
+    const budgetMs = Number(args['budget-ms']);
+    let started = performance.now();
+    let applied = 0;
+    let removed = 0;
+    for (let from = 0; from < direct.length; from += 10_000) {
+      const counts = await store.invalidations.invalidateMany(appId, direct.slice(from, from + 10_000), {
+        batchSize: 1000,
+      });
+      applied += Math.min(10_000, direct.length - from);
+      removed += counts.removed;
+      if (performance.now() - started > budgetMs) break;
+    }
+    const overBudget = applied < direct.length;
+    record(
+      `apply: invalidateMany, ${devices.toLocaleString('en')} devices (removed ${removed})`,
+      applied,
+      performance.now() - started,
+      overBudget ? `STOPPED at ${budgetMs} ms budget` : '100,000 ≤ 3 s',
+    );
+    if (overBudget) return;
+
+    // End to end: other devices queued at the mock, polled over TLS, decoded, validated, applied.
+    server.queue(
+      Array.from({ length: reports }, (_, i) => ({
+        token: tokenOf((i * 2 + 1) % devices),
+        timestampSeconds: Math.floor(failedAt.getTime() / 1000),
+      })),
+    );
+    started = performance.now();
+    const poll = await pollConfiguredApp(appId, { store, logger: silentLogger, idleTimeoutMs: 30_000 });
+    if (!poll.ok) throw new Error(poll.error.message);
+    record(`poll over TLS → apply (removed ${poll.value.removed})`, reports, performance.now() - started, '');
+  } finally {
+    await server.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+benchDecode();
+console.table(rows.splice(0));
+if (!args['skip-store']) {
+  await benchStore();
+  console.table(rows);
+}
