@@ -55,12 +55,14 @@ export async function runFanout(deps: FanoutDeps, job: FanoutJob, signal?: Abort
     const existing = await deps.queue.getJob<SendJob>(QUEUE.send, jobId);
     if (existing !== null) {
       // Enqueued before a crash, not checkpointed: take the job's own page.
+      const last = existing.data.devices.length < deps.batchSize;
       await deps.store.notifications.checkpointFanout(appId, notificationId, {
         cursor: existing.data.endCursor,
         targetedDelta: existing.data.devices.length,
-        complete: false,
+        complete: last,
       });
       cursor = existing.data.endCursor;
+      complete = last;
       continue;
     }
     const page = await firstPage(deps, current, cursor);
@@ -76,12 +78,15 @@ export async function runFanout(deps: FanoutDeps, job: FanoutJob, signal?: Abort
       endCursor: page.cursor,
     };
     await deps.queue.enqueue(QUEUE.send, sendJob, { id: jobId, retryLimit: deps.sendRetryLimit, retryDelayMs: 2000 });
+    // A short page is the last one: saying so now saves a query and a write per small push (issue 9).
+    const last = page.devices.length < deps.batchSize;
     await deps.store.notifications.checkpointFanout(appId, notificationId, {
       cursor: page.cursor,
       targetedDelta: page.devices.length,
-      complete: false,
+      complete: last,
     });
     cursor = page.cursor;
+    complete = last;
   }
   await finishIfComplete(deps.store, appId, notificationId, deps.logger);
 }

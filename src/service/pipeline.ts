@@ -64,7 +64,9 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
 
   if (options.work) {
     const fanoutDeps = { store, queue, logger, batchSize, sendRetryLimit };
-    await queue.work<FanoutJob>(QUEUE.fanout, { concurrency: 2 }, async (jobs) => {
+    // Fan-out jobs are short (a few queries per page); enough of them run at once that a burst of
+    // small pushes never queues behind each other (issue 9).
+    await queue.work<FanoutJob>(QUEUE.fanout, { concurrency: Math.max(4, options.workerConcurrency ?? 4) * 2 }, async (jobs) => {
       for (const job of jobs) await runFanout(fanoutDeps, job.data, job.signal);
     });
     const sendDeps = {

@@ -81,6 +81,13 @@ async function invalidate(ctx: Context, token: DeviceToken, reason: string, stat
   ctx.outcomes.push({ token, outcome: removed ? 'invalidated' : 'rejected', reason, apnsId });
 }
 
+const CREDENTIAL_FAILURES: ReadonlySet<string> = new Set(['PK_ERR_APNS_CREDENTIALS_UNHEALTHY', 'PK_ERR_CREDENTIALS_INVALID']);
+
+async function markCredentialsUnhealthy(ctx: Context, reason: string): Promise<void> {
+  ctx.stop ??= { failureReason: `APNs refused the credentials: ${reason}` };
+  await ctx.deps.store.apps.setCredentialsHealth(ctx.app.id, { status: 'unhealthy', reason, since: now(ctx.deps) });
+}
+
 /** Applies one result's disposition. Returns the devices to try on the other environment. */
 async function apply(ctx: Context, device: Device, result: SendResult, allowEnvironmentRetry: boolean): Promise<Device | null> {
   const { token } = device;
@@ -90,6 +97,12 @@ async function apply(ctx: Context, device: Device, result: SendResult, allowEnvi
     return null;
   }
   if (result.kind === 'failed') {
+    if (CREDENTIAL_FAILURES.has(result.code)) {
+      // The client refused to send (a GOAWAY such as BadCertificateEnvironment, unusable stored
+      // credentials): the same outcome as a reauth rejection.
+      await markCredentialsUnhealthy(ctx, result.message);
+      return null;
+    }
     ctx.retryable.push({ device, reason: result.code });
     return null;
   }
@@ -106,12 +119,7 @@ async function apply(ctx: Context, device: Device, result: SendResult, allowEnvi
       ctx.retryable.push({ device, reason: result.reason });
       return null;
     case 'reauth':
-      ctx.stop ??= { failureReason: `APNs refused the credentials: ${result.reason}` };
-      await ctx.deps.store.apps.setCredentialsHealth(ctx.app.id, {
-        status: 'unhealthy',
-        reason: result.reason,
-        since: now(ctx.deps),
-      });
+      await markCredentialsUnhealthy(ctx, result.reason);
       return null;
     case 'permanent':
       if (result.scope === 'device') {

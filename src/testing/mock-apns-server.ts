@@ -469,6 +469,22 @@ class MockApnsServerImpl implements MockApnsServer {
     const requested = headers['apns-id'];
     const apnsId = typeof requested === 'string' && isCanonicalUuid(requested) ? requested : randomUUID();
     this.#countAcceptance(apnsId);
+    if (this.#recordAccepted) {
+      // Opt-in for sink mode (latency benchmarks): arrival time and headers, no payload kept.
+      const path = String(headers[':path'] ?? '');
+      this.#accepted.push({
+        apnsId,
+        token: path.startsWith('/3/device/') ? path.slice('/3/device/'.length) : '',
+        topic: String(headers['apns-topic'] ?? ''),
+        pushType: String(headers['apns-push-type'] ?? ''),
+        priority: Number(headers['apns-priority'] ?? 10),
+        headers,
+        payload: Buffer.alloc(0),
+        connectionId: connection.id,
+        streamId: streamIdOf(stream),
+        at: this.#now(),
+      });
+    }
     this.#send(connection, stream, apnsId, { status: 200 });
   }
 

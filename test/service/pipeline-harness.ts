@@ -92,7 +92,7 @@ export async function startHarness(
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'pushkeeper.db');
     store = openStore({ url: `sqlite:${file}`, secretKey: randomBytes(32) });
-    queue = new EmbeddedJobQueue({ path: file });
+    queue = new EmbeddedJobQueue({ path: file, synchronous: 'NORMAL' });
   } else {
     const database = await createPostgresDatabase();
     cleanups.push(() => database.drop());

@@ -177,6 +177,20 @@ describe('accept-all mode', () => {
     expect(mock.acceptanceCount(apnsId)).toBe(1);
     expect(mock.accepted).toEqual([]);
   });
+
+  it('records arrival time and headers when asked to (latency benchmarks), never the payload', async () => {
+    const mock = await start({ mode: 'accept-all', recordAccepted: true });
+    const session = open(mock);
+    const apnsId = randomUUID();
+    const before = Date.now();
+    expect((await send(session, { 'apns-id': apnsId })).status).toBe(200);
+    expect(mock.accepted).toHaveLength(1);
+    const record = mock.accepted[0]!;
+    expect(record).toMatchObject({ apnsId, token: DEVICE, connectionId: 1 });
+    expect(record.at).toBeGreaterThanOrEqual(before);
+    expect(record.at).toBeLessThanOrEqual(Date.now());
+    expect(record.payload.length).toBe(0);
+  });
 });
 
 describe('respondWith', () => {

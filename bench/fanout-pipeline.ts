@@ -1,0 +1,80 @@
+/**
+ * One pipeline run in its own process (so its RSS is its own):
+ * `node bench/fanout-pipeline.ts <mockUrl> <caFile> <count> <databaseUrl>`.
+ * Imports `count` devices (not timed), then times a broadcast from accept to `done` through the whole
+ * pipeline: store, queue, fan-out, send batches, outcomes. Prints one JSON line.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ApnsAgent } from '../src/apns/index.ts';
+import { EmbeddedJobQueue, type JobQueue, PgBossJobQueue } from '../src/queue/index.ts';
+import { createAgentGateway } from '../src/service/apns-gateway.ts';
+import { silentLogger } from '../src/service/logger.ts';
+import { startPipeline } from '../src/service/pipeline.ts';
+import { openStore, sqlitePathFromUrl } from '../src/store/index.ts';
+
+const [url = '', caFile = '', countText = '100000', databaseUrl = ''] = process.argv.slice(2);
+const count = Number(countText);
+const caPem = readFileSync(caFile, 'utf8');
+const store = openStore({ url: databaseUrl, secretKey: randomBytes(32) });
+await store.migrate();
+const sqlitePath = sqlitePathFromUrl(databaseUrl);
+const queue: JobQueue =
+  sqlitePath !== null
+    ? new EmbeddedJobQueue({ path: sqlitePath, synchronous: 'NORMAL' })
+    : new PgBossJobQueue({ connectionString: databaseUrl });
+await queue.start();
+const gateway = createAgentGateway({ agent: new ApnsAgent() });
+const pipeline = await startPipeline({ store, queue, gateway, logger: silentLogger, work: true, batchSize: 1000 });
+const { generateKeyPairSync } = await import('node:crypto');
+const privateKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+const app = await store.apps.create({
+  name: 'bench',
+  topic: 'com.example.bench',
+  credentials: { auth: 'token', teamId: 'TEAM123456', keyId: 'KEY1234567', privateKey },
+  endpoints: { production: url, sandbox: url, caPem },
+});
+if (!app.ok) throw new Error(app.error.message);
+function* devices() {
+  for (let i = 0; i < count; i++) yield { token: randomBytes(32).toString('hex'), environment: 'production' };
+}
+const imported = await store.devices.import(app.value.id, devices(), { batchSize: 5000 });
+if (!imported.ok) throw new Error(imported.error.message);
+
+const rss: { progress: number; mb: number }[] = [];
+let peak = process.memoryUsage().rss;
+const started = performance.now();
+const accepted = await pipeline.push.accept(app.value.id, {
+  audience: { all: true },
+  payload: { aps: { alert: { title: 'Benchmark', body: 'Hello from the benchmark' }, badge: 1 } },
+});
+if (!accepted.ok) throw new Error(accepted.error.message);
+const id = accepted.value.notification.id;
+let notification = accepted.value.notification;
+while (notification.status !== 'done' && notification.status !== 'failed') {
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  notification = (await store.notifications.get(app.value.id, id)) ?? notification;
+  const now = process.memoryUsage().rss;
+  peak = Math.max(peak, now);
+  const done = notification.counts.accepted + notification.counts.rejected + notification.counts.failed + notification.counts.invalidated;
+  rss.push({ progress: done / count, mb: Math.round(now / 1048576) });
+}
+const ms = performance.now() - started;
+const at = (fraction: number) => rss.find((sample) => sample.progress >= fraction)?.mb ?? null;
+process.stdout.write(
+  `${JSON.stringify({
+    status: notification.status,
+    count,
+    counts: notification.counts,
+    ms: Math.round(ms),
+    perSecond: Math.round((count / ms) * 1000),
+    peakRssMb: Math.round(peak / 1048576),
+    rssAt10: at(0.1),
+    rssAt50: at(0.5),
+    rssAt90: at(0.9),
+  })}\n`,
+);
+await queue.close();
+await gateway.close();
+await store.close();
+process.exit(0);
