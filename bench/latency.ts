@@ -197,8 +197,7 @@ async function runMode(mode: string, mock: { url: string; caPem: string; control
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(children.map((c) => new Promise((r) => (c.exitCode === null ? c.once('exit', r) : r(null)))));
-    if (process.env['BENCH_KEEP_DB'] !== '1') await dropDatabase();
-    else console.log('kept database', databaseUrl);
+    await dropDatabase();
     rmSync(dir, { recursive: true, force: true });
   }
 }
