@@ -1,0 +1,187 @@
+/**
+ * `npm run bench:store` (issue 5): bulk-import 1,000,000 devices, then stream them back as an `all`
+ * audience, on SQLite and on PostgreSQL. Each phase runs in its own child process so its peak RSS
+ * (getrusage maxrss) belongs to that phase alone. Prints a table of rows/s and peak RSS.
+ *
+ * Targets: import ≥ 100,000 devices/s on SQLite; streaming ≥ 500,000/s on SQLite and ≥ 200,000/s
+ * on PostgreSQL; peak RSS < 150 MB while streaming 1,000,000.
+ *
+ * Options (env, bench-only): BENCH_DEVICES (default 1000000), BENCH_PG_ADMIN_URL
+ * (default postgres://postgres@127.0.0.1:5432/test), BENCH_ONLY=sqlite|postgres.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { DeviceToken } from '../src/domain/index.ts';
+import type { DeviceInput } from '../src/store/index.ts';
+import { openStore } from '../src/store/index.ts';
+
+type Phase = 'import' | 'stream' | 'invalidate';
+const PHASES: readonly Phase[] = ['import', 'stream', 'invalidate'];
+
+interface PhaseResult {
+  readonly phase: Phase;
+  readonly rows: number;
+  readonly seconds: number;
+  readonly peakRssMb: number;
+}
+
+const DEVICES = Number(process.env['BENCH_DEVICES'] ?? 1_000_000);
+const SECRET = Buffer.alloc(32, 7);
+
+/** murmur3's 32-bit finaliser: spreads consecutive integers over the whole range. */
+function mix(x: number): number {
+  let h = x >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** A distinct, random-looking 64-hex-digit token per i: real tokens arrive in no particular order. */
+function token(i: number): string {
+  let out = '';
+  for (let word = 0; word < 8; word++)
+    out += mix(i * 8 + word + 0x9e3779b9)
+      .toString(16)
+      .padStart(8, '0');
+  return out;
+}
+
+/**
+ * Rows per audience page. Each page is one query: PostgreSQL pays a network round trip per page,
+ * so it streams faster with larger pages; SQLite's pages are in-process calls, and smaller pages
+ * keep the garbage per page (and so the heap) small.
+ */
+const STREAM_PAGE: Record<string, number> = { sqlite: 1000, postgres: 5000 };
+
+async function child(phase: Phase, url: string, appId: string): Promise<void> {
+  const store = openStore({ url, secretKey: SECRET });
+  const started = process.hrtime.bigint();
+  let rows = 0;
+  if (phase === 'import') {
+    function* inputs(): Iterable<DeviceInput> {
+      for (let i = 0; i < DEVICES; i++) {
+        yield {
+          token: token(i),
+          environment: i % 10 === 0 ? 'sandbox' : 'production',
+          alias: `user${i % 250_000}`,
+        };
+      }
+    }
+    const result = await store.devices.import(appId, inputs(), { batchSize: 5000 });
+    if (!result.ok) throw new Error(JSON.stringify(result.error));
+    rows = result.value.created + result.value.updated;
+  } else if (phase === 'stream') {
+    for await (const page of store.devices.streamAudience(
+      appId,
+      { all: true },
+      { pageSize: STREAM_PAGE[store.kind] ?? 1000 },
+    )) {
+      rows += page.devices.length;
+    }
+  } else {
+    // The feedback service's worst case: one report for every 10th device, all newer than the
+    // registrations, so each one removes a device and writes an invalidation record.
+    const at = new Date(Date.now() + 60_000);
+    function* reports() {
+      for (let i = 0; i < DEVICES; i += 10) {
+        yield {
+          token: token(i) as DeviceToken,
+          reason: 'feedback-service',
+          source: 'feedback-service' as const,
+          at,
+        };
+      }
+    }
+    const counts = await store.invalidations.invalidateMany(appId, reports());
+    rows = counts.removed;
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await store.close();
+  const result: PhaseResult = { phase, rows, seconds, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+function runPhase(phase: Phase, url: string, appId: string): PhaseResult {
+  const out = spawnSync(process.execPath, [import.meta.filename, 'child', phase, url, appId], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+  });
+  if (out.status !== 0) throw new Error(`${phase} child failed (${out.status})`);
+  return JSON.parse(out.stdout.trim().split('\n').at(-1)!) as PhaseResult;
+}
+
+async function prepare(url: string): Promise<string> {
+  const store = openStore({ url, secretKey: SECRET });
+  await store.migrate();
+  const app = await store.apps.create({
+    name: 'Bench',
+    topic: 'com.example.bench',
+    credentials: { auth: 'token', teamId: 'TEAM', keyId: 'KEY', privateKey: 'PEM' },
+  });
+  await store.close();
+  if (!app.ok) throw new Error(JSON.stringify(app.error));
+  return app.value.id;
+}
+
+async function main(): Promise<void> {
+  const rows: (PhaseResult & { database: string })[] = [];
+  const only = process.env['BENCH_ONLY'];
+  if (only !== 'postgres') {
+    const dir = mkdtempSync(join(tmpdir(), 'pk-bench-store-'));
+    try {
+      const url = `sqlite:${join(dir, 'bench.db')}`;
+      const appId = await prepare(url);
+      for (const phase of PHASES) rows.push({ database: 'sqlite', ...runPhase(phase, url, appId) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  if (only !== 'sqlite') {
+    const adminUrl = process.env['BENCH_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+    const name = `pk_bench_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    try {
+      const url = new URL(adminUrl);
+      url.pathname = `/${name}`;
+      const appId = await prepare(url.toString());
+      for (const phase of PHASES) {
+        rows.push({ database: 'postgres', ...runPhase(phase, url.toString(), appId) });
+      }
+    } finally {
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    }
+  }
+  const targets: Record<string, string> = {
+    'sqlite import': '≥ 100,000/s',
+    'sqlite stream': '≥ 500,000/s',
+    'postgres stream': '≥ 200,000/s',
+    'sqlite invalidate': '100k in ≤ 3 s',
+  };
+  const target = (r: (typeof rows)[number]) => targets[`${r.database} ${r.phase}`] ?? '—';
+  console.log(`\nstore benchmark: ${DEVICES.toLocaleString('en')} devices, Node ${process.version}\n`);
+  console.log('| database | phase      | rows      | seconds | rows/s    | target         | peak RSS MB |');
+  console.log('|----------|------------|-----------|---------|-----------|----------------|-------------|');
+  for (const r of rows) {
+    console.log(
+      `| ${r.database.padEnd(8)} | ${r.phase.padEnd(10)} | ${r.rows.toLocaleString('en').padStart(9)} | ${r.seconds.toFixed(2).padStart(7)} | ${Math.round(
+        r.rows / r.seconds,
+      )
+        .toLocaleString('en')
+        .padStart(9)} | ${target(r).padEnd(14)} | ${r.peakRssMb.toFixed(0).padStart(11)} |`,
+    );
+  }
+}
+
+if (process.argv[2] === 'child') {
+  await child(process.argv[3] as Phase, process.argv[4]!, process.argv[5]!);
+} else {
+  await main();
+}

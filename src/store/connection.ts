@@ -1,0 +1,44 @@
+/**
+ * What a per-database folder hands the shared implementation: a Kysely instance over the schema,
+ * capability flags for the few places where SQL truly differs, and the connection lifecycle.
+ * Business code reads flags, never the database's name.
+ */
+import type { CreateTableBuilder, Kysely } from 'kysely';
+import type { StoreKind } from './contract.ts';
+import type { Database } from './schema.ts';
+
+export interface StoreCapabilities {
+  /** Adds an auto-generated integer primary key column (SQLite rowid alias / PostgreSQL identity). */
+  addAutoIdColumn<TB extends string, C extends string>(
+    table: CreateTableBuilder<TB, C>,
+    name: string,
+    options?: { readonly monotonic?: boolean },
+  ): CreateTableBuilder<TB, C>;
+  /** The data type of a column holding epoch milliseconds or a reference to an auto id. */
+  readonly bigIntType: 'integer' | 'bigint';
+  /** The data type of a column holding bytes. */
+  readonly bytesType: 'blob' | 'bytea';
+  /**
+   * `SELECT … FOR UPDATE` exists: concurrent writers are separate transactions that must lock the
+   * rows they decide on. SQLite has no row locks and needs none: BEGIN IMMEDIATE serialises writers.
+   */
+  readonly rowLocks: boolean;
+  /** How many bind parameters one statement may carry (we stay well below it). */
+  readonly maxBindParameters: number;
+  /**
+   * Brings the planner's statistics up to date after a bulk write. PostgreSQL plans keyset pages
+   * as a bitmap scan plus sort over the whole app until ANALYZE has seen the new rows (measured:
+   * 57 ms instead of 1.7 ms per 5,000-row page at 300,000 devices).
+   */
+  refreshStatistics(db: Kysely<Database>): Promise<void>;
+}
+
+export interface StoreConnection {
+  readonly kind: StoreKind;
+  readonly db: Kysely<Database>;
+  readonly capabilities: StoreCapabilities;
+  /** Runs `fn` holding a lock that serialises migrations across processes. */
+  withMigrationLock<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T>;
+  /** Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,530 @@
+/**
+ * The device registry: register/refresh (one upsert path shared by single calls and bulk import),
+ * aliases, tags, keyset listing, export, and the pipeline's upkeep writes.
+ */
+import type { Kysely } from 'kysely';
+import {
+  type DeviceToken,
+  type Environment,
+  fail,
+  MAX_TAGS_PER_DEVICE,
+  ok,
+  parseAlias,
+  parseDeviceToken,
+  parseEnvironment,
+  parseLocale,
+  parseTag,
+  parseTags,
+  problem,
+  type Result,
+} from '../domain/index.ts';
+import { appExists, appNotFound } from './app-exists.ts';
+import { streamAudience } from './audience-stream.ts';
+import type { StoreCapabilities } from './connection.ts';
+import type {
+  AliasBindResult,
+  Device,
+  DeviceFilter,
+  DeviceInput,
+  DeviceStore,
+  ImportCounts,
+  ImportOptions,
+  Page,
+  PageRequest,
+  RegisterResult,
+} from './contract.ts';
+import { decodeCursor, encodeCursor, parseLimit } from './cursor.ts';
+import { chunks, DEVICE_COLUMNS, toDevice, toMs } from './rows.ts';
+import type { Database } from './schema.ts';
+
+/** A validated register call: a field is present only if the caller gave it. */
+export interface ParsedDeviceInput {
+  token: DeviceToken;
+  environment?: Environment;
+  alias?: string | null;
+  tags?: readonly string[];
+  locale?: string | null;
+}
+
+export function parseDeviceInput(input: DeviceInput): Result<ParsedDeviceInput> {
+  if (typeof input !== 'object' || input === null) {
+    return fail(problem('PK_ERR_VALIDATION', 'A device must be an object.', 'not-object'));
+  }
+  const token = parseDeviceToken(input.token);
+  if (!token.ok) return token;
+  const parsed: ParsedDeviceInput = { token: token.value };
+  if (input.environment !== undefined) {
+    const environment = parseEnvironment(input.environment);
+    if (!environment.ok) return environment;
+    parsed.environment = environment.value;
+  }
+  if (input.alias !== undefined) {
+    if (input.alias === null) parsed.alias = null;
+    else {
+      const alias = parseAlias(input.alias);
+      if (!alias.ok) return alias;
+      parsed.alias = alias.value;
+    }
+  }
+  if (input.tags !== undefined) {
+    const tags = parseTags(input.tags);
+    if (!tags.ok) return tags;
+    parsed.tags = tags.value;
+  }
+  if (input.locale !== undefined) {
+    if (input.locale === null) parsed.locale = null;
+    else {
+      const locale = parseLocale(input.locale);
+      if (!locale.ok) return locale;
+      parsed.locale = locale.value;
+    }
+  }
+  return ok(parsed);
+}
+
+const DEVICE_ROW_PARAMS = 8;
+const TAG_ROW_PARAMS = 3;
+/** Rows per statement: a few thousand bind parameters keeps statements cheap to prepare on both databases. */
+const PARAMS_PER_STATEMENT = 8_000;
+
+function deviceNotFound() {
+  return fail(problem('PK_ERR_DEVICE_NOT_FOUND', 'Device not found.', 'unknown-token'));
+}
+
+/**
+ * The one upsert path. `rows` must have unique tokens. Absent fields keep stored values; every
+ * call refreshes last_registered_at and clears invalid_since (issue 5). Rows are grouped by which
+ * fields they carry so each group is one multi-row INSERT … ON CONFLICT DO UPDATE.
+ */
+async function upsertDevices(
+  trx: Kysely<Database>,
+  appId: string,
+  rows: readonly ParsedDeviceInput[],
+  at: number,
+): Promise<{ created: Set<string> }> {
+  const created = new Set<string>();
+  const groups = new Map<string, ParsedDeviceInput[]>();
+  for (const row of rows) {
+    const shape = `${row.environment !== undefined}${row.alias !== undefined}${row.tags !== undefined}${row.locale !== undefined}`;
+    const group = groups.get(shape);
+    if (group) group.push(row);
+    else groups.set(shape, [row]);
+  }
+
+  const withTags: { id: number; tags: readonly string[]; isNew: boolean }[] = [];
+  for (const group of groups.values()) {
+    const sample = group[0]!;
+    for (const part of chunks(group, Math.floor(PARAMS_PER_STATEMENT / DEVICE_ROW_PARAMS))) {
+      const inserted = await trx
+        .insertInto('devices')
+        .values(
+          part.map((row) => ({
+            app_id: appId,
+            token: row.token,
+            environment: row.environment ?? 'production',
+            alias: row.alias ?? null,
+            tags: JSON.stringify(row.tags ?? []),
+            locale: row.locale ?? null,
+            created_at: at,
+            last_registered_at: at,
+          })),
+        )
+        .onConflict((conflict) =>
+          conflict.columns(['app_id', 'token']).doUpdateSet((eb) => ({
+            last_registered_at: eb.ref('excluded.last_registered_at'),
+            registrations: eb('devices.registrations', '+', 1),
+            invalid_since: null,
+            invalid_reason: null,
+            ...(sample.environment !== undefined ? { environment: eb.ref('excluded.environment') } : {}),
+            ...(sample.alias !== undefined ? { alias: eb.ref('excluded.alias') } : {}),
+            ...(sample.tags !== undefined ? { tags: eb.ref('excluded.tags') } : {}),
+            ...(sample.locale !== undefined ? { locale: eb.ref('excluded.locale') } : {}),
+          })),
+        )
+        .returning(['id', 'token', 'registrations'])
+        .execute();
+      for (const row of inserted) if (Number(row.registrations) === 1) created.add(row.token);
+      if (sample.tags !== undefined) {
+        const byToken = new Map(part.map((row) => [row.token as string, row.tags ?? []]));
+        for (const row of inserted) {
+          withTags.push({
+            id: Number(row.id),
+            tags: byToken.get(row.token) ?? [],
+            isNew: created.has(row.token),
+          });
+        }
+      }
+    }
+  }
+
+  if (withTags.length > 0) {
+    const replaced = withTags.filter((row) => !row.isNew).map((row) => row.id);
+    for (const part of chunks(replaced, 1000)) {
+      await trx.deleteFrom('device_tags').where('device_id', 'in', part).execute();
+    }
+    const tagRows = withTags.flatMap((row) =>
+      row.tags.map((tag) => ({ app_id: appId, tag, device_id: row.id })),
+    );
+    for (const part of chunks(tagRows, Math.floor(PARAMS_PER_STATEMENT / TAG_ROW_PARAMS))) {
+      await trx.insertInto('device_tags').values(part).execute();
+    }
+  }
+  return { created };
+}
+
+/** Later entries for the same token override earlier ones field by field (as sequential calls would). */
+function mergeByToken(rows: readonly ParsedDeviceInput[]): ParsedDeviceInput[] {
+  const merged = new Map<string, ParsedDeviceInput>();
+  for (const row of rows) {
+    const previous = merged.get(row.token);
+    merged.set(row.token, previous ? { ...previous, ...row } : row);
+  }
+  return [...merged.values()];
+}
+
+type FilterParse = Result<
+  | { kind: 'alias'; alias: string }
+  | { kind: 'tag'; tag: string }
+  | { kind: 'environment'; environment: Environment }
+  | { kind: 'all' }
+>;
+
+function parseFilter(filter: DeviceFilter): FilterParse {
+  if ('alias' in filter) {
+    const alias = parseAlias(filter.alias);
+    return alias.ok ? ok({ kind: 'alias', alias: alias.value }) : alias;
+  }
+  if ('tag' in filter) {
+    const tag = parseTag(filter.tag);
+    return tag.ok ? ok({ kind: 'tag', tag: tag.value }) : tag;
+  }
+  if ('environment' in filter) {
+    const environment = parseEnvironment(filter.environment);
+    return environment.ok ? ok({ kind: 'environment', environment: environment.value }) : environment;
+  }
+  return ok({ kind: 'all' });
+}
+
+/** Imports at least this large refresh the planner's statistics when they finish. */
+const STATISTICS_AFTER_ROWS = 10_000;
+
+export class SqlDeviceStore implements DeviceStore {
+  readonly #db: Kysely<Database>;
+  readonly #capabilities: Pick<StoreCapabilities, 'refreshStatistics'>;
+
+  constructor(db: Kysely<Database>, capabilities: Pick<StoreCapabilities, 'refreshStatistics'>) {
+    this.#db = db;
+    this.#capabilities = capabilities;
+  }
+
+  async register(appId: string, input: DeviceInput, at: Date = new Date()): Promise<Result<RegisterResult>> {
+    const parsed = parseDeviceInput(input);
+    if (!parsed.ok) return parsed;
+    const atMs = toMs(at);
+    return this.#db.transaction().execute(async (trx) => {
+      if (!(await appExists(trx, appId))) return appNotFound();
+      const { created } = await upsertDevices(trx, appId, [parsed.value], atMs);
+      const device = await this.#read(trx, appId, parsed.value.token);
+      return ok({ device: device!, created: created.size === 1 });
+    });
+  }
+
+  async #read(db: Kysely<Database>, appId: string, token: string): Promise<Device | null> {
+    const row = await db
+      .selectFrom('devices')
+      .select(DEVICE_COLUMNS)
+      .where('app_id', '=', appId)
+      .where('token', '=', token)
+      .executeTakeFirst();
+    return row ? toDevice(row) : null;
+  }
+
+  async get(appId: string, token: string): Promise<Result<Device | null>> {
+    const parsed = parseDeviceToken(token);
+    if (!parsed.ok) return parsed;
+    return ok(await this.#read(this.#db, appId, parsed.value));
+  }
+
+  async delete(appId: string, token: string): Promise<Result<boolean>> {
+    const parsed = parseDeviceToken(token);
+    if (!parsed.ok) return parsed;
+    const result = await this.#db
+      .deleteFrom('devices')
+      .where('app_id', '=', appId)
+      .where('token', '=', parsed.value)
+      .executeTakeFirst();
+    return ok(Number(result.numDeletedRows) > 0);
+  }
+
+  async bindAlias(appId: string, token: string, alias: string): Promise<Result<AliasBindResult>> {
+    const parsedToken = parseDeviceToken(token);
+    if (!parsedToken.ok) return parsedToken;
+    const parsedAlias = parseAlias(alias);
+    if (!parsedAlias.ok) return parsedAlias;
+    return this.#db.transaction().execute(async (trx) => {
+      const row = await trx
+        .selectFrom('devices')
+        .select(['id', 'alias'])
+        .where('app_id', '=', appId)
+        .where('token', '=', parsedToken.value)
+        .executeTakeFirst();
+      if (!row) return deviceNotFound();
+      // One alias per device: binding moves the device away from whoever had it before.
+      await trx.updateTable('devices').set({ alias: parsedAlias.value }).where('id', '=', row.id).execute();
+      return ok({ previousAlias: row.alias });
+    });
+  }
+
+  async unbindAlias(appId: string, token: string): Promise<Result<boolean>> {
+    const parsed = parseDeviceToken(token);
+    if (!parsed.ok) return parsed;
+    const result = await this.#db
+      .updateTable('devices')
+      .set({ alias: null })
+      .where('app_id', '=', appId)
+      .where('token', '=', parsed.value)
+      .executeTakeFirst();
+    return ok(Number(result.numUpdatedRows) > 0);
+  }
+
+  async unbindAllOfAlias(appId: string, alias: string): Promise<Result<number>> {
+    const parsed = parseAlias(alias);
+    if (!parsed.ok) return parsed;
+    const result = await this.#db
+      .updateTable('devices')
+      .set({ alias: null })
+      .where('app_id', '=', appId)
+      .where('alias', '=', parsed.value)
+      .executeTakeFirst();
+    return ok(Number(result.numUpdatedRows));
+  }
+
+  addTags(appId: string, token: string, tags: readonly string[]): Promise<Result<Device>> {
+    return this.#changeTags(appId, token, tags, (current, given) => new Set([...current, ...given]));
+  }
+
+  removeTags(appId: string, token: string, tags: readonly string[]): Promise<Result<Device>> {
+    return this.#changeTags(appId, token, tags, (current, given) => {
+      const next = new Set(current);
+      for (const tag of given) next.delete(tag);
+      return next;
+    });
+  }
+
+  replaceTags(appId: string, token: string, tags: readonly string[]): Promise<Result<Device>> {
+    return this.#changeTags(appId, token, tags, (_current, given) => new Set(given));
+  }
+
+  async #changeTags(
+    appId: string,
+    token: string,
+    tags: readonly string[],
+    next: (current: readonly string[], given: readonly string[]) => Set<string>,
+  ): Promise<Result<Device>> {
+    const parsedToken = parseDeviceToken(token);
+    if (!parsedToken.ok) return parsedToken;
+    const parsedTags = parseTags(tags);
+    if (!parsedTags.ok) return parsedTags;
+    return this.#db.transaction().execute(async (trx) => {
+      const row = await trx
+        .selectFrom('devices')
+        .select(['id', 'tags'])
+        .where('app_id', '=', appId)
+        .where('token', '=', parsedToken.value)
+        .executeTakeFirst();
+      if (!row) return deviceNotFound();
+      const current = JSON.parse(row.tags) as string[];
+      const updated = [...next(current, parsedTags.value)].sort();
+      if (updated.length > MAX_TAGS_PER_DEVICE) {
+        return fail(
+          problem('PK_ERR_TAG_INVALID', `A device has at most ${MAX_TAGS_PER_DEVICE} tags.`, 'too-many', {
+            limit: MAX_TAGS_PER_DEVICE,
+          }),
+        );
+      }
+      const removed = current.filter((tag) => !updated.includes(tag));
+      const added = updated.filter((tag) => !current.includes(tag));
+      await trx
+        .updateTable('devices')
+        .set({ tags: JSON.stringify(updated) })
+        .where('id', '=', row.id)
+        .execute();
+      if (removed.length > 0) {
+        await trx
+          .deleteFrom('device_tags')
+          .where('app_id', '=', appId)
+          .where('device_id', '=', row.id)
+          .where('tag', 'in', removed)
+          .execute();
+      }
+      if (added.length > 0) {
+        await trx
+          .insertInto('device_tags')
+          .values(added.map((tag) => ({ app_id: appId, tag, device_id: row.id })))
+          .execute();
+      }
+      return ok((await this.#read(trx, appId, parsedToken.value))!);
+    });
+  }
+
+  async list(appId: string, filter: DeviceFilter, page: PageRequest = {}): Promise<Result<Page<Device>>> {
+    const parsedFilter = parseFilter(filter);
+    if (!parsedFilter.ok) return parsedFilter;
+    const limit = parseLimit(page.limit);
+    if (!limit.ok) return limit;
+    const cursor = decodeCursor('devices', page.cursor, { i: 'int' });
+    if (!cursor.ok) return cursor;
+    const afterId = cursor.value === null ? 0 : Number(cursor.value.i);
+    const f = parsedFilter.value;
+    const take = limit.value + 1;
+    let rows: ({ id: number } & Parameters<typeof toDevice>[0])[];
+    if (f.kind === 'tag') {
+      rows = await this.#db
+        .selectFrom('device_tags as t')
+        .innerJoin('devices as d', 'd.id', 't.device_id')
+        .select(['d.id', ...DEVICE_COLUMNS.map((column) => `d.${column}` as const)])
+        .where('t.app_id', '=', appId)
+        .where('t.tag', '=', f.tag)
+        .where('t.device_id', '>', afterId)
+        .orderBy('t.device_id')
+        .limit(take)
+        .execute();
+    } else {
+      let query = this.#db
+        .selectFrom('devices')
+        .select(['id', ...DEVICE_COLUMNS])
+        .where('app_id', '=', appId)
+        .where('id', '>', afterId);
+      if (f.kind === 'alias') query = query.where('alias', '=', f.alias);
+      if (f.kind === 'environment') query = query.where('environment', '=', f.environment);
+      rows = await query.orderBy('id').limit(take).execute();
+    }
+    const more = rows.length > limit.value;
+    const items = more ? rows.slice(0, limit.value) : rows;
+    const last = items.at(-1);
+    return ok({
+      items: items.map(toDevice),
+      nextCursor: more && last ? encodeCursor('devices', { i: Number(last.id) }) : null,
+    });
+  }
+
+  async count(appId: string, filter: DeviceFilter = { all: true }): Promise<number> {
+    const parsedFilter = parseFilter(filter);
+    if (!parsedFilter.ok) return 0;
+    const f = parsedFilter.value;
+    if (f.kind === 'tag') {
+      const row = await this.#db
+        .selectFrom('device_tags')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('app_id', '=', appId)
+        .where('tag', '=', f.tag)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    }
+    let query = this.#db
+      .selectFrom('devices')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('app_id', '=', appId);
+    if (f.kind === 'alias') query = query.where('alias', '=', f.alias);
+    if (f.kind === 'environment') query = query.where('environment', '=', f.environment);
+    const row = await query.executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  streamAudience: DeviceStore['streamAudience'] = (appId, audience, options) =>
+    streamAudience(this.#db, appId, audience, options);
+
+  async import(
+    appId: string,
+    devices: AsyncIterable<DeviceInput> | Iterable<DeviceInput>,
+    options: ImportOptions = {},
+  ): Promise<Result<ImportCounts>> {
+    const batchSize = options.batchSize ?? 1000;
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
+      return fail(problem('PK_ERR_VALIDATION', 'batchSize must be from 1 to 10,000.', 'batch-size'));
+    }
+    if (!(await appExists(this.#db, appId))) return appNotFound();
+    let created = 0;
+    let updated = 0;
+    let rejected = 0;
+    let index = 0;
+    let batch: ParsedDeviceInput[] = [];
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const rows = mergeByToken(batch);
+      batch = [];
+      const atMs = toMs(options.at ?? new Date());
+      const result = await this.#db.transaction().execute((trx) => upsertDevices(trx, appId, rows, atMs));
+      created += result.created.size;
+      updated += rows.length - result.created.size;
+      options.onProgress?.({ created, updated, rejected });
+    };
+    for await (const input of devices) {
+      const parsed = parseDeviceInput(input);
+      if (parsed.ok) batch.push(parsed.value);
+      else {
+        rejected += 1;
+        options.onRejected?.(index, parsed.error);
+      }
+      index += 1;
+      if (batch.length >= batchSize) await flush();
+    }
+    await flush();
+    if (created + updated >= STATISTICS_AFTER_ROWS) await this.#capabilities.refreshStatistics(this.#db);
+    return ok({ created, updated, rejected });
+  }
+
+  async *export(appId: string, options: { readonly pageSize?: number } = {}): AsyncIterable<Device> {
+    const pageSize = Math.max(1, Math.min(options.pageSize ?? 1000, 10_000));
+    let afterId = 0;
+    for (;;) {
+      const rows = await this.#db
+        .selectFrom('devices')
+        .select(['id', ...DEVICE_COLUMNS])
+        .where('app_id', '=', appId)
+        .where('id', '>', afterId)
+        .orderBy('id')
+        .limit(pageSize)
+        .execute();
+      for (const row of rows) yield toDevice(row);
+      if (rows.length < pageSize) return;
+      afterId = Number(rows.at(-1)!.id);
+    }
+  }
+
+  async setEnvironment(appId: string, token: DeviceToken, environment: Environment): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('devices')
+      .set({ environment })
+      .where('app_id', '=', appId)
+      .where('token', '=', token)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async markSuccess(appId: string, tokens: readonly DeviceToken[], at: Date): Promise<void> {
+    const atMs = toMs(at);
+    for (const part of chunks([...new Set(tokens)], 1000)) {
+      await this.#db
+        .updateTable('devices')
+        .set({ last_success_at: atMs })
+        .where('app_id', '=', appId)
+        .where('token', 'in', part)
+        .execute();
+    }
+  }
+
+  async markInvalid(
+    appId: string,
+    token: DeviceToken,
+    mark: { readonly reason: string; readonly at: Date },
+  ): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('devices')
+      .set({ invalid_since: toMs(mark.at), invalid_reason: mark.reason })
+      .where('app_id', '=', appId)
+      .where('token', '=', token)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+}

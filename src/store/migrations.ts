@@ -1,0 +1,234 @@
+/**
+ * Versioned migrations, in code so they ship with the build. Names sort in order; a migration is
+ * never edited once released, only followed by a new one. Both databases run the same steps; the
+ * capability flags pick column types where they differ.
+ */
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { PushkeeperError } from '../errors.ts';
+import type { StoreCapabilities, StoreConnection } from './connection.ts';
+import type { MigrationReport } from './contract.ts';
+
+// Migrations work on any schema, not on the typed Database.
+// biome-ignore lint/suspicious/noExplicitAny: Kysely's migrations are typed `Kysely<any>` by design.
+type AnyDb = Kysely<any>;
+
+function initialSchema(caps: StoreCapabilities): Migration {
+  const big = caps.bigIntType;
+  return {
+    async up(db: AnyDb) {
+      await db.schema
+        .createTable('apps')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('topic', 'text', (c) => c.notNull())
+        .addColumn('auth_kind', 'text', (c) => c.notNull())
+        .addColumn('credentials', caps.bytesType, (c) => c.notNull())
+        .addColumn('endpoints', 'text')
+        .addColumn('feedback', 'text')
+        .addColumn('webhook_url', 'text')
+        .addColumn('webhook_secret', caps.bytesType)
+        .addColumn('health_status', 'text', (c) => c.notNull().defaultTo('healthy'))
+        .addColumn('health_reason', 'text')
+        .addColumn('health_since', big)
+        .addColumn('created_at', big, (c) => c.notNull())
+        .addColumn('updated_at', big, (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('api_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('app_id', 'text', (c) => c.references('apps.id').onDelete('cascade'))
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('prefix', 'text', (c) => c.notNull())
+        .addColumn('sha256', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', big, (c) => c.notNull())
+        .addColumn('last_used_at', big)
+        .addColumn('revoked_at', big)
+        .execute();
+      await db.schema.createIndex('api_keys_app').on('api_keys').columns(['app_id']).execute();
+
+      await caps
+        .addAutoIdColumn(db.schema.createTable('devices'), 'id')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id').onDelete('cascade'))
+        .addColumn('token', 'text', (c) => c.notNull())
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('alias', 'text')
+        .addColumn('tags', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('locale', 'text')
+        .addColumn('created_at', big, (c) => c.notNull())
+        .addColumn('last_registered_at', big, (c) => c.notNull())
+        .addColumn('last_success_at', big)
+        .addColumn('invalid_since', big)
+        .addColumn('invalid_reason', 'text')
+        // Incremented by every register call: RETURNING it tells a new device (1) from a refreshed
+        // one without a read before the upsert.
+        .addColumn('registrations', big, (c) => c.notNull().defaultTo(1))
+        .execute();
+      // Indexes for every walk: by token, all (app, id), alias; each ends in id so keyset pages are
+      // index range scans. Listing by environment walks (app, id) and filters: it is an admin view,
+      // and a fourth index would cost every registration and import more than it saves there.
+      await db.schema
+        .createIndex('devices_app_token')
+        .unique()
+        .on('devices')
+        .columns(['app_id', 'token'])
+        .execute();
+      await db.schema.createIndex('devices_app_id').on('devices').columns(['app_id', 'id']).execute();
+      await db.schema
+        .createIndex('devices_app_alias')
+        .on('devices')
+        .columns(['app_id', 'alias', 'id'])
+        .execute();
+
+      await db.schema
+        .createTable('device_tags')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('tag', 'text', (c) => c.notNull())
+        .addColumn('device_id', big, (c) => c.notNull().references('devices.id').onDelete('cascade'))
+        .addPrimaryKeyConstraint('device_tags_pk', ['app_id', 'tag', 'device_id'])
+        .execute();
+      await db.schema.createIndex('device_tags_device').on('device_tags').columns(['device_id']).execute();
+
+      await db.schema
+        .createTable('notifications')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id').onDelete('cascade'))
+        .addColumn('audience', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('options', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('targeted', big, (c) => c.notNull().defaultTo(0))
+        .addColumn('accepted', big, (c) => c.notNull().defaultTo(0))
+        .addColumn('rejected', big, (c) => c.notNull().defaultTo(0))
+        .addColumn('invalidated', big, (c) => c.notNull().defaultTo(0))
+        .addColumn('failed', big, (c) => c.notNull().defaultTo(0))
+        .addColumn('idempotency_key', 'text')
+        .addColumn('request_hash', 'text', (c) => c.notNull())
+        .addColumn('failure_reason', 'text')
+        .addColumn('fanout_cursor', 'text')
+        .addColumn('fanout_complete', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', big, (c) => c.notNull())
+        .addColumn('started_at', big)
+        .addColumn('completed_at', big)
+        .execute();
+      await db.schema
+        .createIndex('notifications_app_idempotency')
+        .unique()
+        .on('notifications')
+        .columns(['app_id', 'idempotency_key'])
+        .execute();
+      await db.schema
+        .createIndex('notifications_app_created')
+        .on('notifications')
+        .columns(['app_id', 'created_at', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('notifications_status_created')
+        .on('notifications')
+        .columns(['status', 'created_at', 'id'])
+        .execute();
+
+      await db.schema
+        .createTable('notification_outcomes')
+        .addColumn('notification_id', 'text', (c) =>
+          c.notNull().references('notifications.id').onDelete('cascade'),
+        )
+        .addColumn('token', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('apns_id', 'text')
+        .addColumn('at', big, (c) => c.notNull())
+        // (notification, token) is the idempotency key that crash-safe resume relies on.
+        .addPrimaryKeyConstraint('notification_outcomes_pk', ['notification_id', 'token'])
+        .execute();
+
+      await caps
+        .addAutoIdColumn(db.schema.createTable('invalidations'), 'id', { monotonic: true })
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id').onDelete('cascade'))
+        .addColumn('token', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('reported_at', big, (c) => c.notNull())
+        .addColumn('removed_at', big, (c) => c.notNull())
+        .execute();
+      // One record per (token, outcome, report time): repeating a report writes nothing new.
+      await db.schema
+        .createIndex('invalidations_report')
+        .unique()
+        .on('invalidations')
+        .columns(['app_id', 'token', 'outcome', 'reported_at'])
+        .execute();
+      await db.schema
+        .createIndex('invalidations_app_outcome_id')
+        .on('invalidations')
+        .columns(['app_id', 'outcome', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('invalidations_removed_at')
+        .on('invalidations')
+        .columns(['removed_at'])
+        .execute();
+
+      await db.schema
+        .createTable('feedback_polls')
+        .addColumn('app_id', 'text', (c) => c.primaryKey().references('apps.id').onDelete('cascade'))
+        .addColumn('last_poll_at', big, (c) => c.notNull())
+        .addColumn('summary', 'text', (c) => c.notNull())
+        .execute();
+    },
+  };
+}
+
+export function storeMigrations(caps: StoreCapabilities): Record<string, Migration> {
+  return {
+    '0001_initial_schema': initialSchema(caps),
+  };
+}
+
+class InCodeMigrationProvider implements MigrationProvider {
+  readonly #migrations: Record<string, Migration>;
+  constructor(migrations: Record<string, Migration>) {
+    this.#migrations = migrations;
+  }
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return this.#migrations;
+  }
+}
+
+/** The store's bookkeeping tables, named so they never meet another component's migrator. */
+export const MIGRATION_TABLE = 'pk_store_migrations';
+export const MIGRATION_LOCK_TABLE = 'pk_store_migrations_lock';
+
+export async function migrateToLatest(connection: StoreConnection): Promise<MigrationReport> {
+  const migrations = storeMigrations(connection.capabilities);
+  const names = Object.keys(migrations).sort();
+  return connection.withMigrationLock(async (db) => {
+    const migrator = new Migrator({
+      db,
+      provider: new InCodeMigrationProvider(migrations),
+      migrationTableName: MIGRATION_TABLE,
+      migrationLockTableName: MIGRATION_LOCK_TABLE,
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error !== undefined) {
+      // An outage is not a broken migration: let the caller retry.
+      if (error instanceof PushkeeperError && error.code === 'PK_ERR_STORE_UNAVAILABLE') throw error;
+      const failed = results?.find((result) => result.status === 'Error')?.migrationName;
+      throw new PushkeeperError(
+        'PK_ERR_STORE_MIGRATION',
+        undefined,
+        failed ? { migration: failed } : undefined,
+        {
+          cause: error,
+        },
+      );
+    }
+    return {
+      applied: (results ?? [])
+        .filter((result) => result.status === 'Success')
+        .map((result) => result.migrationName),
+      latest: names.at(-1) ?? '',
+    };
+  });
+}

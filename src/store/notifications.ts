@@ -1,0 +1,359 @@
+/**
+ * Notifications, their counts and per-device outcomes. The (notification, token) primary key of
+ * notification_outcomes makes recording idempotent: after a crash the pipeline re-sends what has no
+ * outcome yet and re-records whatever it likes; counts only move for rows actually inserted.
+ */
+import { createHash } from 'node:crypto';
+import type { Kysely, Selectable } from 'kysely';
+import { type Audience, type DeviceToken, fail, ok, problem, type Result } from '../domain/index.ts';
+import { appExists, appNotFound } from './app-exists.ts';
+import type {
+  CancelResult,
+  CreateNotificationInput,
+  CreateNotificationResult,
+  Notification,
+  NotificationStatus,
+  NotificationStore,
+  Outcome,
+  OutcomeInput,
+  OutcomeKind,
+  Page,
+  PageRequest,
+} from './contract.ts';
+import { FINAL_NOTIFICATION_STATUSES } from './contract.ts';
+import { decodeCursor, encodeCursor, parseLimit } from './cursor.ts';
+import { newId } from './ids.ts';
+import { chunks, toDate, toDateOrNull, toMs } from './rows.ts';
+import type { Database, NotificationsTable } from './schema.ts';
+
+const OUTCOME_KINDS: readonly OutcomeKind[] = ['accepted', 'rejected', 'failed', 'invalidated'];
+const MAX_IDEMPOTENCY_KEY = 255;
+
+function toNotification(row: Selectable<NotificationsTable>): Notification {
+  const targeted = Number(row.targeted);
+  const accepted = Number(row.accepted);
+  const rejected = Number(row.rejected);
+  const invalidated = Number(row.invalidated);
+  const failed = Number(row.failed);
+  return {
+    id: row.id,
+    appId: row.app_id,
+    audience: JSON.parse(row.audience) as Audience,
+    payload: row.payload,
+    options: JSON.parse(row.options) as Record<string, unknown>,
+    status: row.status as NotificationStatus,
+    counts: {
+      targeted,
+      accepted,
+      rejected,
+      invalidated,
+      failed,
+      pending: Math.max(0, targeted - accepted - rejected - invalidated - failed),
+    },
+    idempotencyKey: row.idempotency_key,
+    failureReason: row.failure_reason,
+    fanoutCursor: row.fanout_cursor,
+    fanoutComplete: Number(row.fanout_complete) === 1,
+    createdAt: toDate(row.created_at),
+    startedAt: toDateOrNull(row.started_at),
+    completedAt: toDateOrNull(row.completed_at),
+  };
+}
+
+function defaultRequestHash(input: CreateNotificationInput): string {
+  return createHash('sha256')
+    .update(JSON.stringify([input.audience, input.payload, input.options]))
+    .digest('hex');
+}
+
+function page<T>(rows: readonly T[], limit: number, cursorOf: (last: T) => string): Page<T> {
+  const more = rows.length > limit;
+  const items = more ? rows.slice(0, limit) : rows;
+  return { items, nextCursor: more ? cursorOf(items.at(-1)!) : null };
+}
+
+export class SqlNotificationStore implements NotificationStore {
+  readonly #db: Kysely<Database>;
+
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  async create(
+    appId: string,
+    input: CreateNotificationInput,
+    at: Date = new Date(),
+  ): Promise<Result<CreateNotificationResult>> {
+    const key = input.idempotencyKey ?? null;
+    if (key !== null && (typeof key !== 'string' || key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY)) {
+      return fail(
+        problem(
+          'PK_ERR_VALIDATION',
+          `An Idempotency-Key is 1-${MAX_IDEMPOTENCY_KEY} characters.`,
+          'idempotency-key',
+        ),
+      );
+    }
+    if (typeof input.payload !== 'string') {
+      return fail(problem('PK_ERR_PAYLOAD_INVALID', 'The payload must be serialised text.', 'not-text'));
+    }
+    const requestHash = input.requestHash ?? defaultRequestHash(input);
+    return this.#db.transaction().execute(async (trx) => {
+      if (!(await appExists(trx, appId))) return appNotFound();
+      // ON CONFLICT DO NOTHING on (app, key): of two concurrent requests with one key, exactly one
+      // inserts; the other reads the winner below.
+      const inserted = await trx
+        .insertInto('notifications')
+        .values({
+          id: input.id ?? newId('ntf', at),
+          app_id: appId,
+          audience: JSON.stringify(input.audience),
+          payload: input.payload,
+          options: JSON.stringify(input.options),
+          status: 'queued',
+          targeted: 0,
+          accepted: 0,
+          rejected: 0,
+          invalidated: 0,
+          failed: 0,
+          idempotency_key: key,
+          request_hash: requestHash,
+          failure_reason: null,
+          fanout_cursor: null,
+          fanout_complete: 0,
+          created_at: toMs(at),
+          started_at: null,
+          completed_at: null,
+        })
+        .onConflict((conflict) => conflict.columns(['app_id', 'idempotency_key']).doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (inserted) return ok({ notification: toNotification(inserted), created: true });
+      const existing = await trx
+        .selectFrom('notifications')
+        .selectAll()
+        .where('app_id', '=', appId)
+        .where('idempotency_key', '=', key)
+        .executeTakeFirst();
+      if (!existing) {
+        return fail(problem('PK_ERR_CONFLICT', 'A notification with this id exists.', 'notification-exists'));
+      }
+      if (existing.request_hash !== requestHash) {
+        return fail(
+          problem(
+            'PK_ERR_IDEMPOTENCY_CONFLICT',
+            'This Idempotency-Key was used with a different request.',
+            'different-request',
+            {
+              notificationId: existing.id,
+            },
+          ),
+        );
+      }
+      return ok({ notification: toNotification(existing), created: false });
+    });
+  }
+
+  async get(appId: string, id: string): Promise<Notification | null> {
+    const row = await this.#db
+      .selectFrom('notifications')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row ? toNotification(row) : null;
+  }
+
+  async list(appId: string, request: PageRequest = {}): Promise<Result<Page<Notification>>> {
+    const limit = parseLimit(request.limit);
+    if (!limit.ok) return limit;
+    const cursor = decodeCursor('notifications', request.cursor, { t: 'int', i: 'string' });
+    if (!cursor.ok) return cursor;
+    let query = this.#db.selectFrom('notifications').selectAll().where('app_id', '=', appId);
+    if (cursor.value !== null) {
+      const { t, i } = cursor.value;
+      query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(Number(t), String(i))));
+    }
+    const rows = await query
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(limit.value + 1)
+      .execute();
+    const result = page(rows, limit.value, (last) =>
+      encodeCursor('notifications', { t: last.created_at, i: last.id }),
+    );
+    return ok({ items: result.items.map(toNotification), nextCursor: result.nextCursor });
+  }
+
+  async transition(
+    appId: string,
+    id: string,
+    from: readonly NotificationStatus[],
+    to: NotificationStatus,
+    options: { readonly at?: Date; readonly failureReason?: string } = {},
+  ): Promise<boolean> {
+    if (from.length === 0) return false;
+    const atMs = toMs(options.at ?? new Date());
+    const result = await this.#db
+      .updateTable('notifications')
+      .set((eb) => ({
+        status: to,
+        ...(to === 'sending' ? { started_at: eb.fn.coalesce('started_at', eb.val(atMs)) } : {}),
+        ...(FINAL_NOTIFICATION_STATUSES.includes(to) ? { completed_at: atMs } : {}),
+        ...(options.failureReason !== undefined ? { failure_reason: options.failureReason } : {}),
+      }))
+      .where('app_id', '=', appId)
+      .where('id', '=', id)
+      .where('status', 'in', [...from])
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async cancel(appId: string, id: string, at: Date = new Date()): Promise<CancelResult> {
+    if (await this.transition(appId, id, ['queued', 'sending'], 'cancelled', { at })) return 'cancelled';
+    return (await this.get(appId, id)) ? 'already-final' : 'not-found';
+  }
+
+  async checkpointFanout(
+    appId: string,
+    id: string,
+    checkpoint: {
+      readonly cursor: string | null;
+      readonly targetedDelta: number;
+      readonly complete: boolean;
+    },
+  ): Promise<void> {
+    await this.#db
+      .updateTable('notifications')
+      .set((eb) => ({
+        fanout_cursor: checkpoint.cursor,
+        targeted: eb('targeted', '+', checkpoint.targetedDelta),
+        ...(checkpoint.complete ? { fanout_complete: 1 } : {}),
+      }))
+      .where('app_id', '=', appId)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async recordOutcomes(appId: string, id: string, outcomes: readonly OutcomeInput[]): Promise<number> {
+    if (outcomes.length === 0) return 0;
+    for (const outcome of outcomes) {
+      if (!OUTCOME_KINDS.includes(outcome.outcome))
+        throw new RangeError(`Unknown outcome ${String(outcome.outcome)}`);
+    }
+    const now = Date.now();
+    return this.#db.transaction().execute(async (trx) => {
+      const owner = await trx
+        .selectFrom('notifications')
+        .select('id')
+        .where('app_id', '=', appId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (!owner) return 0;
+      const added: Record<OutcomeKind, number> = { accepted: 0, rejected: 0, failed: 0, invalidated: 0 };
+      for (const part of chunks(outcomes, 1000)) {
+        const inserted = await trx
+          .insertInto('notification_outcomes')
+          .values(
+            part.map((outcome) => ({
+              notification_id: id,
+              token: outcome.token,
+              outcome: outcome.outcome,
+              reason: outcome.reason ?? null,
+              apns_id: outcome.apnsId ?? null,
+              at: outcome.at ? toMs(outcome.at) : now,
+            })),
+          )
+          .onConflict((conflict) => conflict.columns(['notification_id', 'token']).doNothing())
+          .returning('outcome')
+          .execute();
+        for (const row of inserted) added[row.outcome as OutcomeKind] += 1;
+      }
+      const total = added.accepted + added.rejected + added.failed + added.invalidated;
+      if (total > 0) {
+        await trx
+          .updateTable('notifications')
+          .set((eb) => ({
+            accepted: eb('accepted', '+', added.accepted),
+            rejected: eb('rejected', '+', added.rejected),
+            failed: eb('failed', '+', added.failed),
+            invalidated: eb('invalidated', '+', added.invalidated),
+          }))
+          .where('id', '=', id)
+          .execute();
+      }
+      return total;
+    });
+  }
+
+  async recordedTokens(
+    appId: string,
+    id: string,
+    tokens: readonly DeviceToken[],
+  ): Promise<ReadonlySet<DeviceToken>> {
+    const found = new Set<DeviceToken>();
+    for (const part of chunks([...new Set(tokens)], 1000)) {
+      const rows = await this.#db
+        .selectFrom('notification_outcomes as o')
+        .innerJoin('notifications as n', 'n.id', 'o.notification_id')
+        .select('o.token')
+        .where('n.app_id', '=', appId)
+        .where('o.notification_id', '=', id)
+        .where('o.token', 'in', part)
+        .execute();
+      for (const row of rows) found.add(row.token as DeviceToken);
+    }
+    return found;
+  }
+
+  async listFailures(appId: string, id: string, request: PageRequest = {}): Promise<Result<Page<Outcome>>> {
+    const limit = parseLimit(request.limit);
+    if (!limit.ok) return limit;
+    const cursor = decodeCursor('failures', request.cursor, { i: 'string' });
+    if (!cursor.ok) return cursor;
+    let query = this.#db
+      .selectFrom('notification_outcomes as o')
+      .innerJoin('notifications as n', 'n.id', 'o.notification_id')
+      .select(['o.token', 'o.outcome', 'o.reason', 'o.apns_id', 'o.at'])
+      .where('n.app_id', '=', appId)
+      .where('o.notification_id', '=', id)
+      .where('o.outcome', '!=', 'accepted');
+    if (cursor.value !== null) query = query.where('o.token', '>', String(cursor.value.i));
+    const rows = await query
+      .orderBy('o.token')
+      .limit(limit.value + 1)
+      .execute();
+    const result = page(rows, limit.value, (last) => encodeCursor('failures', { i: last.token }));
+    return ok({
+      items: result.items.map((row) => ({
+        token: row.token as DeviceToken,
+        outcome: row.outcome as OutcomeKind,
+        reason: row.reason,
+        apnsId: row.apns_id,
+        at: toDate(row.at),
+      })),
+      nextCursor: result.nextCursor,
+    });
+  }
+
+  async listResumable(request: PageRequest = {}): Promise<Result<Page<Notification>>> {
+    const limit = parseLimit(request.limit);
+    if (!limit.ok) return limit;
+    const cursor = decodeCursor('resumable', request.cursor, { t: 'int', i: 'string' });
+    if (!cursor.ok) return cursor;
+    let query = this.#db.selectFrom('notifications').selectAll().where('status', 'in', ['queued', 'sending']);
+    if (cursor.value !== null) {
+      const { t, i } = cursor.value;
+      query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(Number(t), String(i))));
+    }
+    const rows = await query
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(limit.value + 1)
+      .execute();
+    const result = page(rows, limit.value, (last) =>
+      encodeCursor('resumable', { t: last.created_at, i: last.id }),
+    );
+    return ok({ items: result.items.map(toNotification), nextCursor: result.nextCursor });
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * PostgreSQL through a `pg` pool. BIGINT (int8) columns hold epoch milliseconds and ids; `pg`
+ * returns int8 as strings by default, so this pool parses them as numbers (all our values stay
+ * below 2^53). The parser is set on this pool's config only, never on the global `pg.types`.
+ */
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { StoreCapabilities, StoreConnection } from '../connection.ts';
+import { guardDialect } from '../unavailable-dialect.ts';
+import type { Database } from '../schema.ts';
+
+export interface PostgresOptions {
+  readonly connectionString: string;
+  readonly poolSize?: number;
+}
+
+const INT8_OID = 20;
+
+export const postgresCapabilities: StoreCapabilities = {
+  addAutoIdColumn(table, name) {
+    // Identity values are never reused, so every id is monotonic.
+    return table.addColumn(name, 'bigint', (column) => column.primaryKey().generatedByDefaultAsIdentity());
+  },
+  bigIntType: 'bigint',
+  bytesType: 'bytea',
+  rowLocks: true,
+  maxBindParameters: 65_535,
+  async refreshStatistics(db) {
+    await sql`ANALYZE devices, device_tags`.execute(db);
+  },
+};
+
+/** Any 64-bit constant, the same in every process: the key of the migration advisory lock. */
+const MIGRATION_LOCK_KEY = 0x706b_7374; // "pkst"
+
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ETIMEDOUT',
+  'EPIPE',
+]);
+
+/**
+ * Outages, not bugs: socket errors, SQLSTATE class 08 (connection exception), 53 (insufficient
+ * resources: too many connections, disk full), 57P01-57P03 (admin shutdown, crash shutdown,
+ * cannot connect now), and pg's "Connection terminated" without a code.
+ */
+export function isPostgresUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    return (
+      UNREACHABLE.has(code) || code.startsWith('08') || code.startsWith('53') || /^57P0[123]$/.test(code)
+    );
+  }
+  return (
+    error instanceof Error &&
+    /Connection terminated|timeout exceeded when trying to connect/i.test(error.message)
+  );
+}
+
+export function openPostgres(options: PostgresOptions): StoreConnection {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.poolSize ?? 10,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID
+          ? (value: string) => Number(value)
+          : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({
+    dialect: guardDialect(new PostgresDialect({ pool }), isPostgresUnavailable),
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    kind: 'postgres',
+    db,
+    capabilities: postgresCapabilities,
+    async withMigrationLock(fn) {
+      // A session-level advisory lock on one pinned connection: concurrent `migrate` calls from any
+      // number of processes run one after the other. (Kysely's migrator also takes a transaction
+      // lock; ours covers the creation of its bookkeeping tables too.)
+      return db.connection().execute(async (connection) => {
+        await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(connection);
+        try {
+          return await fn(connection);
+        } finally {
+          await sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.execute(connection);
+        }
+      });
+    },
+    close() {
+      closing ??= db.destroy();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * The tables as Kysely sees them. One shape for both databases: times are UTC epoch milliseconds
+ * (INTEGER / BIGINT), booleans are 0/1 integers, JSON is text, secrets are bytes (BLOB / BYTEA).
+ */
+import type { Generated } from 'kysely';
+
+export interface AppsTable {
+  id: string;
+  name: string;
+  topic: string;
+  auth_kind: string;
+  /** credential-cipher.ts envelope of the credentials JSON. */
+  credentials: Uint8Array;
+  endpoints: string | null;
+  feedback: string | null;
+  webhook_url: string | null;
+  webhook_secret: Uint8Array | null;
+  health_status: string;
+  health_reason: string | null;
+  health_since: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  app_id: string | null;
+  scope: string;
+  prefix: string;
+  sha256: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface DevicesTable {
+  /** Surrogate key: the keyset order of every device walk, and device_tags' reference. */
+  id: Generated<number>;
+  app_id: string;
+  token: string;
+  environment: string;
+  alias: string | null;
+  /** Sorted JSON array; device_tags holds the same set for indexed tag queries. */
+  tags: string;
+  locale: string | null;
+  created_at: number;
+  last_registered_at: number;
+  last_success_at: number | null;
+  invalid_since: number | null;
+  invalid_reason: string | null;
+  /** How many register calls this device has had; 1 right after creation. */
+  registrations: Generated<number>;
+}
+
+export interface DeviceTagsTable {
+  app_id: string;
+  tag: string;
+  device_id: number;
+}
+
+export interface NotificationsTable {
+  id: string;
+  app_id: string;
+  audience: string;
+  payload: string;
+  options: string;
+  status: string;
+  targeted: number;
+  accepted: number;
+  rejected: number;
+  invalidated: number;
+  failed: number;
+  idempotency_key: string | null;
+  request_hash: string;
+  failure_reason: string | null;
+  fanout_cursor: string | null;
+  fanout_complete: number;
+  created_at: number;
+  started_at: number | null;
+  completed_at: number | null;
+}
+
+export interface NotificationOutcomesTable {
+  notification_id: string;
+  token: string;
+  outcome: string;
+  reason: string | null;
+  apns_id: string | null;
+  at: number;
+}
+
+export interface InvalidationsTable {
+  id: Generated<number>;
+  app_id: string;
+  token: string;
+  reason: string;
+  source: string;
+  /** `removed` (listed for the app) or `stale` (a report older than the latest registration). */
+  outcome: string;
+  reported_at: number;
+  removed_at: number;
+}
+
+export interface FeedbackPollsTable {
+  app_id: string;
+  last_poll_at: number;
+  summary: string;
+}
+
+export interface Database {
+  apps: AppsTable;
+  api_keys: ApiKeysTable;
+  devices: DevicesTable;
+  device_tags: DeviceTagsTable;
+  notifications: NotificationsTable;
+  notification_outcomes: NotificationOutcomesTable;
+  invalidations: InvalidationsTable;
+  feedback_polls: FeedbackPollsTable;
+}

@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/index.ts';
+import { migrateFromProcesses } from './concurrent-migrate.ts';
+import { runStoreConformance } from './conformance.ts';
+import { createTestDatabase } from './postgres-harness.ts';
+
+runStoreConformance('postgres', async () => {
+  const database = await createTestDatabase();
+  return {
+    openStore: (secretKey) => openStore({ url: database.url, secretKey, postgresPoolSize: 4 }),
+    // The raw medium: every column of every app row rendered as text by the server.
+    async rawAppBytes() {
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ row: string }>(
+          'select row_to_json(a)::text as row from apps a',
+        );
+        return Buffer.from(rows.map((r) => r.row).join('\n'));
+      } finally {
+        await client.end();
+      }
+    },
+    cleanup: () => database.drop(),
+  };
+});
+
+describe('postgres store availability', () => {
+  it('an unreachable server is PK_ERR_STORE_UNAVAILABLE, from ping and from queries', async () => {
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    const store = openStore({ url: 'postgres://postgres@127.0.0.1:1/none', secretKey: randomBytes(32) });
+    try {
+      await expect(store.ping()).rejects.toMatchObject({ code: 'PK_ERR_STORE_UNAVAILABLE' });
+      await expect(store.devices.get('app_x', 'ab'.repeat(32))).rejects.toMatchObject({
+        code: 'PK_ERR_STORE_UNAVAILABLE',
+      });
+      await expect(store.migrate()).rejects.toMatchObject({ code: 'PK_ERR_STORE_UNAVAILABLE' });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('postgres migrations from several processes', () => {
+  it('three processes migrating one empty database: one applies, the others wait and find nothing to do', async () => {
+    const database = await createTestDatabase();
+    try {
+      const reports = await migrateFromProcesses(database.url, 3);
+      const applied = reports.filter((report) => report.applied.length > 0);
+      expect(applied).toHaveLength(1);
+      expect(applied[0]!.applied).toEqual([applied[0]!.latest]);
+    } finally {
+      await database.drop();
+    }
+  });
+});
