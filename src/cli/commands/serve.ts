@@ -29,19 +29,30 @@ function overrides(flags: ServeFlags) {
   };
 }
 
-function onShutdownSignal(stop: (signal: string) => Promise<void>): void {
+/**
+ * First SIGTERM/SIGINT: drain and exit 0. A second signal, or a drain that outlives the shutdown
+ * timeout by 5 s, exits 1 at once. Any failure inside the drain — even a synchronous one, such as a
+ * log write to a closed pipe — ends in an exit, never in a process that ignores further signals.
+ */
+function onShutdownSignal(stop: (signal: string) => Promise<void>, timeoutMs: number): void {
   let stopping = false;
+  const fail = (error: unknown) => {
+    try {
+      process.stderr.write(`pushkeeper: shutdown failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    } finally {
+      process.exit(1);
+    }
+  };
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
-      if (stopping) return;
+      if (stopping) {
+        process.exit(1);
+      }
       stopping = true;
-      stop(signal).then(
-        () => process.exit(0),
-        (error: unknown) => {
-          process.stderr.write(`pushkeeper: shutdown failed: ${error instanceof Error ? error.message : String(error)}\n`);
-          process.exit(1);
-        },
-      );
+      setTimeout(() => fail(new Error('draining took too long')), timeoutMs + 5_000).unref();
+      Promise.resolve()
+        .then(() => stop(signal))
+        .then(() => process.exit(0), fail);
     });
   }
 }
@@ -92,7 +103,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     await metricsApp?.close();
     await runtime.close();
     logger.info({}, 'stopped');
-  });
+  }, config.shutdownTimeoutMs);
 }
 
 async function worker(flags: ServeFlags): Promise<void> {
@@ -103,7 +114,7 @@ async function worker(flags: ServeFlags): Promise<void> {
   onShutdownSignal(async (signal) => {
     logger.info({ signal }, 'shutting down: draining jobs');
     await runtime.close();
-  });
+  }, config.shutdownTimeoutMs);
 }
 
 function serverOptions(command: Command): Command {

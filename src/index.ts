@@ -1,0 +1,24 @@
+/**
+ * `import … from 'pushkeeper'`: the APNs provider client as a library, and the domain rules it
+ * applies. The service itself is run with the `pushkeeper` command; the mock servers are in
+ * `pushkeeper/testing`.
+ */
+export * from './apns/index.ts';
+export {
+  APNS_REASONS,
+  type ApnsReason,
+  type Accepted,
+  classifyRejection,
+  type DeviceToken,
+  type Disposition,
+  type Environment,
+  type Failed,
+  maskDeviceToken,
+  parseDeviceToken,
+  PUSH_TYPE_RULES,
+  type PushType,
+  type Rejected,
+  type SendResult,
+  topicFor,
+} from './domain/index.ts';
+export { ERROR_CATALOGUE, type ErrorCode, isPushkeeperError, PushkeeperError } from './errors.ts';
