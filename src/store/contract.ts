@@ -243,7 +243,7 @@ export interface ImportCounts {
 }
 
 export interface ImportOptions {
-  /** Rows per transaction, default 1,000. */
+  /** Rows per transaction, 1 to 100,000, default 1,000. */
   readonly batchSize?: number;
   readonly at?: Date;
   /** Called for each invalid input with its 0-based position; the import goes on. */
@@ -342,6 +342,21 @@ export interface InvalidationBatchCounts {
   readonly notFound: number;
 }
 
+export interface InvalidateManyOptions {
+  readonly batchSize?: number;
+  /** The `removedAt` stamped on this call's records; default: the time each batch is applied. */
+  readonly now?: Date;
+  /**
+   * Called once per report, after the transaction holding its decision committed (so a logged
+   * removal is a durable one); a token repeated in the input is reported once per occurrence. Lets a caller log each removal without reading back.
+   * An exception thrown here propagates out of `invalidateMany`; batches already committed stay.
+   */
+  readonly onOutcome?: (
+    report: { readonly token: DeviceToken } & InvalidationReport,
+    outcome: InvalidationOutcome,
+  ) => void;
+}
+
 export interface InvalidationStore {
   invalidate(
     appId: string,
@@ -355,7 +370,7 @@ export interface InvalidationStore {
     reports:
       | Iterable<{ readonly token: DeviceToken } & InvalidationReport>
       | AsyncIterable<{ readonly token: DeviceToken } & InvalidationReport>,
-    options?: { readonly batchSize?: number; readonly now?: Date },
+    options?: InvalidateManyOptions,
   ): Promise<InvalidationBatchCounts>;
   /** Removals (not stale reports) with removedAt >= since, oldest first, keyset-paged. */
   list(
@@ -503,6 +518,13 @@ export interface FeedbackPoll {
 export interface FeedbackPollStore {
   get(appId: string): Promise<FeedbackPoll | null>;
   record(appId: string, at: Date, summary: Readonly<Record<string, unknown>>): Promise<void>;
+  /**
+   * True for exactly one caller per (app, slot), across every process sharing the database: the
+   * feedback service clears its list once read, so two processes polling one slot would each see
+   * half of it (issue 7). Claims older than 30 days (far beyond the longest interval, 168 h) are
+   * pruned as new ones are taken. An unknown app is never claimed (false).
+   */
+  claim(appId: string, slotStart: Date, now?: Date): Promise<boolean>;
 }
 
 // ------------------------------------------------------------------------------------------------

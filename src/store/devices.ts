@@ -113,6 +113,9 @@ async function upsertDevices(
 
   const withTags: { id: number; tags: readonly string[]; isNew: boolean }[] = [];
   for (const group of groups.values()) {
+    // In token order, consecutive rows land on neighbouring pages of the (app, token) index
+    // instead of a random page each: fewer pages dirtied per transaction.
+    if (group.length > 1) group.sort((x, y) => (x.token < y.token ? -1 : x.token > y.token ? 1 : 0));
     const sample = group[0]!;
     for (const part of chunks(group, Math.floor(PARAMS_PER_STATEMENT / DEVICE_ROW_PARAMS))) {
       const inserted = await trx
@@ -205,14 +208,43 @@ function parseFilter(filter: DeviceFilter): FilterParse {
   return ok({ kind: 'all' });
 }
 
+/**
+ * Rows per import transaction, at most. Each commit writes every page it dirtied; a random-order
+ * import dirties pages all over the token and alias indexes, so larger transactions write each page
+ * fewer times (docs/store.md has the measurements).
+ */
+const MAX_IMPORT_BATCH = 100_000;
+
+/** Registrations per group commit: bounds how long the first caller of a burst waits. */
+const MAX_GROUP_COMMIT = 256;
+
+/** SQLITE_CONSTRAINT (19), extended codes included: SQLite undid the statement, the transaction goes on. */
+function isConstraintError(error: unknown): boolean {
+  const errcode = (error as { errcode?: unknown } | null)?.errcode;
+  return typeof errcode === 'number' && (errcode & 0xff) === 19;
+}
+
+interface PendingRegistration {
+  readonly appId: string;
+  readonly input: ParsedDeviceInput;
+  readonly atMs: number;
+  resolve(result: Result<RegisterResult>): void;
+  reject(error: unknown): void;
+}
+
 /** Imports at least this large refresh the planner's statistics when they finish. */
 const STATISTICS_AFTER_ROWS = 10_000;
 
 export class SqlDeviceStore implements DeviceStore {
   readonly #db: Kysely<Database>;
-  readonly #capabilities: Pick<StoreCapabilities, 'refreshStatistics'>;
+  readonly #capabilities: Pick<StoreCapabilities, 'refreshStatistics' | 'withBulkWriteCache' | 'groupCommit'>;
+  /** Registrations waiting for the next group commit (SQLite). */
+  readonly #pending: PendingRegistration[] = [];
 
-  constructor(db: Kysely<Database>, capabilities: Pick<StoreCapabilities, 'refreshStatistics'>) {
+  constructor(
+    db: Kysely<Database>,
+    capabilities: Pick<StoreCapabilities, 'refreshStatistics' | 'withBulkWriteCache' | 'groupCommit'>,
+  ) {
     this.#db = db;
     this.#capabilities = capabilities;
   }
@@ -221,12 +253,63 @@ export class SqlDeviceStore implements DeviceStore {
     const parsed = parseDeviceInput(input);
     if (!parsed.ok) return parsed;
     const atMs = toMs(at);
-    return this.#db.transaction().execute(async (trx) => {
-      if (!(await appExists(trx, appId))) return appNotFound();
-      const { created } = await upsertDevices(trx, appId, [parsed.value], atMs);
-      const device = await this.#read(trx, appId, parsed.value.token);
-      return ok({ device: device!, created: created.size === 1 });
+    if (!this.#capabilities.groupCommit) {
+      return this.#db.transaction().execute((trx) => this.#registerIn(trx, appId, parsed.value, atMs));
+    }
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ appId, input: parsed.value, atMs, resolve, reject });
+      if (this.#pending.length === 1) setImmediate(() => void this.#commitPending());
     });
+  }
+
+  async #registerIn(
+    trx: Kysely<Database>,
+    appId: string,
+    input: ParsedDeviceInput,
+    atMs: number,
+  ): Promise<Result<RegisterResult>> {
+    if (!(await appExists(trx, appId))) return appNotFound();
+    const { created } = await upsertDevices(trx, appId, [input], atMs);
+    const device = await this.#read(trx, appId, input.token);
+    return ok({ device: device!, created: created.size === 1 });
+  }
+
+  /**
+   * Group commit: the registrations that arrived during one event-loop turn run one after another
+   * in one transaction, exactly as separate calls would in arrival order, and each caller is
+   * answered only after the COMMIT (a 2xx still means durable). A constraint failure fails only its
+   * own call: SQLite undoes the failed statement and the transaction goes on. Any other failure
+   * (BEGIN, COMMIT, I/O) rolls the group back and fails every call of it with that error.
+   */
+  async #commitPending(): Promise<void> {
+    const group = this.#pending.splice(0, MAX_GROUP_COMMIT);
+    if (this.#pending.length > 0) setImmediate(() => void this.#commitPending());
+    const outcomes: ({ ok: true; value: Result<RegisterResult> } | { ok: false; error: unknown })[] = [];
+    try {
+      await this.#db.transaction().execute(async (trx) => {
+        for (const call of group) {
+          try {
+            outcomes.push({
+              ok: true,
+              value: await this.#registerIn(trx, call.appId, call.input, call.atMs),
+            });
+          } catch (error) {
+            // Anything but a constraint failure (an I/O error, a full disk) may have ended the
+            // transaction: fail the whole group rather than run the rest outside it.
+            if (!isConstraintError(error)) throw error;
+            outcomes.push({ ok: false, error });
+          }
+        }
+      });
+    } catch (error) {
+      for (const call of group) call.reject(error);
+      return;
+    }
+    for (const [index, call] of group.entries()) {
+      const outcome = outcomes[index]!;
+      if (outcome.ok) call.resolve(outcome.value);
+      else call.reject(outcome.error);
+    }
   }
 
   async #read(db: Kysely<Database>, appId: string, token: string): Promise<Device | null> {
@@ -440,8 +523,8 @@ export class SqlDeviceStore implements DeviceStore {
     options: ImportOptions = {},
   ): Promise<Result<ImportCounts>> {
     const batchSize = options.batchSize ?? 1000;
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
-      return fail(problem('PK_ERR_VALIDATION', 'batchSize must be from 1 to 10,000.', 'batch-size'));
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > MAX_IMPORT_BATCH) {
+      return fail(problem('PK_ERR_VALIDATION', 'batchSize must be from 1 to 100,000.', 'batch-size'));
     }
     if (!(await appExists(this.#db, appId))) return appNotFound();
     let created = 0;
@@ -459,17 +542,20 @@ export class SqlDeviceStore implements DeviceStore {
       updated += rows.length - result.created.size;
       options.onProgress?.({ created, updated, rejected });
     };
-    for await (const input of devices) {
-      const parsed = parseDeviceInput(input);
-      if (parsed.ok) batch.push(parsed.value);
-      else {
-        rejected += 1;
-        options.onRejected?.(index, parsed.error);
+    // cache_size is a cap, not an allocation: a three-line import costs nothing extra.
+    await this.#capabilities.withBulkWriteCache(this.#db, async () => {
+      for await (const input of devices) {
+        const parsed = parseDeviceInput(input);
+        if (parsed.ok) batch.push(parsed.value);
+        else {
+          rejected += 1;
+          options.onRejected?.(index, parsed.error);
+        }
+        index += 1;
+        if (batch.length >= batchSize) await flush();
       }
-      index += 1;
-      if (batch.length >= batchSize) await flush();
-    }
-    await flush();
+      await flush();
+    });
     if (created + updated >= STATISTICS_AFTER_ROWS) await this.#capabilities.refreshStatistics(this.#db);
     return ok({ created, updated, rejected });
   }

@@ -180,9 +180,25 @@ function initialSchema(caps: StoreCapabilities): Migration {
   };
 }
 
+/** Issue 7: a feedback poll slot is claimed by inserting its row; the primary key admits one. */
+function feedbackPollClaims(caps: StoreCapabilities): Migration {
+  return {
+    async up(db: AnyDb) {
+      await db.schema
+        .createTable('feedback_poll_claims')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id').onDelete('cascade'))
+        .addColumn('slot_start', caps.bigIntType, (c) => c.notNull())
+        .addColumn('claimed_at', caps.bigIntType, (c) => c.notNull())
+        .addPrimaryKeyConstraint('feedback_poll_claims_pk', ['app_id', 'slot_start'])
+        .execute();
+    },
+  };
+}
+
 export function storeMigrations(caps: StoreCapabilities): Record<string, Migration> {
   return {
     '0001_initial_schema': initialSchema(caps),
+    '0002_feedback_poll_claims': feedbackPollClaims(caps),
   };
 }
 

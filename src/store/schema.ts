@@ -107,6 +107,13 @@ export interface FeedbackPollsTable {
   summary: string;
 }
 
+/** One row per (app, slot) some process claimed: the row is the claim (cluster-wide "poll once"). */
+export interface FeedbackPollClaimsTable {
+  app_id: string;
+  slot_start: number;
+  claimed_at: number;
+}
+
 export interface Database {
   apps: AppsTable;
   api_keys: ApiKeysTable;
@@ -116,4 +123,5 @@ export interface Database {
   notification_outcomes: NotificationOutcomesTable;
   invalidations: InvalidationsTable;
   feedback_polls: FeedbackPollsTable;
+  feedback_poll_claims: FeedbackPollClaimsTable;
 }

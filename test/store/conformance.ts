@@ -54,6 +54,9 @@ function expectCode(result: { ok: boolean; error?: { code: string } }, code: str
   expect(result.error?.code).toBe(code);
 }
 
+/** Every migration, in order: an empty database gets all of them. */
+export const STORE_MIGRATIONS = ['0001_initial_schema', '0002_feedback_poll_claims'];
+
 export function runStoreConformance(name: string, makeHarness: () => Promise<StoreHarness>): void {
   describe(`store conformance: ${name}`, () => {
     const secretKey = randomBytes(32);
@@ -82,7 +85,8 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
     describe('migrations', () => {
       it('migrates an empty database, and concurrent re-runs apply nothing twice', async () => {
         const first = await store.migrate();
-        expect(first.applied).toEqual([first.latest]);
+        expect(first.applied).toEqual(STORE_MIGRATIONS);
+        expect(first.latest).toBe(STORE_MIGRATIONS.at(-1));
         const others = [
           harness.openStore(secretKey),
           harness.openStore(secretKey),
@@ -327,6 +331,28 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
           code: 'PK_ERR_CURSOR_INVALID',
         });
         expect(await store.devices.count(appId)).toBe(0);
+      });
+
+      it('concurrent registrations each get their own answer, as if made one after another', async () => {
+        const appId = await newApp();
+        const at = new Date('2026-03-01T00:00:00Z');
+        const calls = await Promise.all([
+          ...Array.from({ length: 200 }, (_, i) =>
+            store.devices.register(appId, { token: token(i), alias: `u${i}` }, at),
+          ),
+          store.devices.register(appId, { token: token(7), tags: ['vip'] }, at),
+          store.devices.register('app_unknown', { token: token(1) }, at),
+          store.devices.register(appId, { token: 'not-a-token' }, at),
+        ]);
+        const created = calls.slice(0, 200).map((call) => expectOk(call).created);
+        expect(created.every(Boolean)).toBe(true);
+        const again = expectOk(calls[200]!);
+        expect(again.created).toBe(false);
+        expect(again.device).toMatchObject({ token: token(7), alias: 'u7', tags: ['vip'] });
+        expectCode(calls[201]!, 'PK_ERR_APP_NOT_FOUND');
+        expect(calls[202]!.ok).toBe(false);
+        expect(await store.devices.count(appId)).toBe(200);
+        expect(await store.devices.count(appId, { tag: 'vip' })).toBe(1);
       });
 
       it('binding an alias moves the device; unbind one device or every device of an alias', async () => {
@@ -632,6 +658,42 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         } while (cursor);
         expect(listed).toBe(2000);
       });
+
+      it('invalidateMany reports each outcome to onOutcome, once per report', async () => {
+        const appId = await newApp();
+        const t = new Date('2026-06-01T00:00:00Z');
+        expectOk(
+          await store.devices.import(
+            appId,
+            Array.from({ length: 10 }, (_, i) => ({ token: token(i) })),
+            { at: t },
+          ),
+        );
+        const report = (n: number, at: Date) => ({
+          token: token(n),
+          reason: 'feedback-service',
+          source: 'feedback-service' as const,
+          at,
+        });
+        const later = new Date(t.getTime() + 1000);
+        const earlier = new Date(t.getTime() - 1000);
+        const seen: [string, string][] = [];
+        const counts = await store.invalidations.invalidateMany(
+          appId,
+          [report(0, later), report(1, later), report(2, earlier), report(0, later), report(77, later)],
+          { batchSize: 2, onOutcome: (r, outcome) => seen.push([r.token, outcome]) },
+        );
+        expect(counts).toEqual({ removed: 2, keptReregistered: 1, alreadyRemoved: 1, notFound: 1 });
+        expect(seen.sort()).toEqual(
+          [
+            [token(0), 'removed'],
+            [token(0), 'already-removed'],
+            [token(1), 'removed'],
+            [token(2), 'kept-reregistered'],
+            [token(77), 'not-found'],
+          ].sort(),
+        );
+      });
     });
 
     describe('tenant isolation', () => {
@@ -867,6 +929,38 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
           }),
         );
         expect((await store.apps.listWithFeedback()).map((app) => app.id)).toContain(appId);
+      });
+
+      it('claim admits exactly one caller per (app, slot), across store instances', async () => {
+        const a = await newApp();
+        const b = await newApp();
+        const slot = new Date('2026-08-01T12:00:00Z');
+        const other = harness.openStore(secretKey);
+        try {
+          const results = await Promise.all(
+            Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? store : other).feedbackPolls.claim(a, slot)),
+          );
+          expect(results.filter(Boolean)).toHaveLength(1);
+          expect(await other.feedbackPolls.claim(a, slot)).toBe(false);
+          // Another app, or the next slot, is a separate claim.
+          expect(await other.feedbackPolls.claim(b, slot)).toBe(true);
+          expect(await store.feedbackPolls.claim(a, new Date(slot.getTime() + 12 * 3_600_000))).toBe(true);
+          expect(await store.feedbackPolls.claim('app_unknown', slot)).toBe(false);
+        } finally {
+          await other.close();
+        }
+      });
+
+      it('claims far behind the slot being claimed are pruned', async () => {
+        const appId = await newApp();
+        const old = new Date('2026-01-01T00:00:00Z');
+        expect(await store.feedbackPolls.claim(appId, old)).toBe(true);
+        // 29 days on: the old claim is still held.
+        expect(await store.feedbackPolls.claim(appId, new Date(old.getTime() + 29 * 86_400_000))).toBe(true);
+        expect(await store.feedbackPolls.claim(appId, old)).toBe(false);
+        // 31 days on: the old row is gone, so the (long past) slot could be claimed again.
+        expect(await store.feedbackPolls.claim(appId, new Date(old.getTime() + 31 * 86_400_000))).toBe(true);
+        expect(await store.feedbackPolls.claim(appId, old)).toBe(true);
       });
     });
 

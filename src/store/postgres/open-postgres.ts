@@ -24,7 +24,10 @@ export const postgresCapabilities: StoreCapabilities = {
   bigIntType: 'bigint',
   bytesType: 'bytea',
   rowLocks: true,
+  groupCommit: false,
   maxBindParameters: 65_535,
+  // The server holds its own cache (shared_buffers): nothing to size per call.
+  withBulkWriteCache: (_db, fn) => fn(),
   async refreshStatistics(db) {
     await sql`ANALYZE devices, device_tags`.execute(db);
   },

@@ -10,7 +10,9 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import {
   CompiledQuery,
   type DatabaseConnection,
+  type DialectAdapter,
   type Driver,
+  SqliteAdapter,
   SqliteDialect,
   type SqliteDatabase,
   SqliteDriver,
@@ -57,22 +59,79 @@ export function adaptDatabase(database: DatabaseSync): SqliteDatabase {
   };
 }
 
+/** SQLITE_BUSY, with or without an extended code in the high bytes. */
+function isBusy(error: unknown): boolean {
+  const errcode = (error as { errcode?: unknown } | null)?.errcode;
+  return typeof errcode === 'number' && (errcode & 0xff) === 5;
+}
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #busyTimeoutMs: number;
+
+  constructor(database: SqliteDatabase, busyTimeoutMs: number) {
+    super({ database });
+    this.#busyTimeoutMs = Math.trunc(busyTimeoutMs);
+  }
+
+  /**
+   * BEGIN IMMEDIATE, waiting for the write lock without blocking the event loop. SQLite's own
+   * busy handler sleeps inside the (synchronous) call: if the lock holder is another connection in
+   * this same process, awaiting between its statements, it can never commit while we sleep, and
+   * both wait for busy_timeout. So the BEGIN runs with busy_timeout 0 and is retried after timer
+   * pauses (1 ms doubling to 50 ms) until the same deadline; then SQLITE_BUSY surfaces as before.
+   */
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    const deadline = Date.now() + this.#busyTimeoutMs;
+    await connection.executeQuery(CompiledQuery.raw('PRAGMA busy_timeout = 0'));
+    try {
+      for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+        try {
+          await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+          return;
+        } catch (error) {
+          if (!isBusy(error) || Date.now() >= deadline) throw error;
+        }
+        await pause(Math.min(wait, Math.max(1, deadline - Date.now())));
+      }
+    } finally {
+      await connection.executeQuery(CompiledQuery.raw(`PRAGMA busy_timeout = ${this.#busyTimeoutMs}`));
+    }
+  }
+}
+
+/**
+ * SQLite runs DDL inside transactions, but Kysely's adapter says it does not, so its migrator would
+ * run each migration statement by statement with no lock: two processes migrating one file at once
+ * both read "nothing applied" and the second fails on `table … already exists`. Saying yes makes the
+ * migrator run the whole pass in one (BEGIN IMMEDIATE) transaction: the write lock serialises
+ * processes, the second one reads the migrations table after the first committed, and a failed
+ * migration rolls back entirely.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
   }
 }
 
 export class NodeSqliteDialect extends SqliteDialect {
   readonly #database: SqliteDatabase;
 
-  constructor(database: DatabaseSync) {
+  readonly #busyTimeoutMs: number;
+
+  constructor(database: DatabaseSync, options: { readonly busyTimeoutMs: number }) {
     const adapted = adaptDatabase(database);
     super({ database: adapted });
     this.#database = adapted;
+    this.#busyTimeoutMs = options.busyTimeoutMs;
+  }
+
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver({ database: this.#database });
+    return new ImmediateSqliteDriver(this.#database, this.#busyTimeoutMs);
   }
 }
