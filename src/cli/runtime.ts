@@ -70,7 +70,15 @@ export function openConfiguredQueue(config: Config, logger: Logger): JobQueue {
   // NORMAL, like the store: in WAL mode a commit survives a process kill (what a 2xx promises,
   // docs/store.md); FULL's extra fsync per job costs ten times the throughput (docs/queue.md).
   if (sqlitePath !== null) return new EmbeddedJobQueue({ path: sqlitePath, onError, synchronous: 'NORMAL' });
-  return new PgBossJobQueue({ connectionString: config.databaseUrl, onError });
+  // pg-boss's supervisor fails a job whose heartbeat lapsed; looking at least twice per heartbeat
+  // interval keeps a killed worker's takeover near one interval (10 s supervision by default).
+  const heartbeatSeconds = config.queueHeartbeatSeconds;
+  return new PgBossJobQueue({
+    connectionString: config.databaseUrl,
+    onError,
+    heartbeatSeconds,
+    superviseIntervalSeconds: Math.min(10, Math.ceil(heartbeatSeconds / 2)),
+  });
 }
 
 const FEEDBACK_PASS = 'pk.feedback';
@@ -135,7 +143,12 @@ export async function startRuntime(config: Config, options: { logger: Logger; wo
     if (options.work) {
       // The schedule's passes run as a recurring queue job: once per interval across every process
       // on the database; each pass polls the apps whose interval has passed since their last poll.
-      const scheduler = createFeedbackScheduler({ ...feedbackDeps, defaultIntervalHours: config.feedbackIntervalHours });
+      const scheduler = createFeedbackScheduler({
+        ...feedbackDeps,
+        defaultIntervalHours: config.feedbackIntervalHours,
+        // Once per app and interval across every process on the database, even if passes overlap.
+        tryClaim: (appId, slotStart) => store.feedbackPolls.claim(appId, slotStart),
+      });
       closers.push(() => scheduler.close());
       await queue.work(FEEDBACK_PASS, { concurrency: 1 }, async () => {
         await scheduler.runDue();

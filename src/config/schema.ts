@@ -173,6 +173,13 @@ export const SETTINGS = {
     default: 30_000,
     description: 'How long SIGTERM waits for in-flight work to drain before exiting.',
   },
+  queueHeartbeatSeconds: {
+    env: 'PUSHKEEPER_QUEUE_HEARTBEAT_SECONDS',
+    type: { kind: 'integer', min: 10, max: 3_600 },
+    default: 30,
+    description:
+      "PostgreSQL queue: a running job's liveness interval; a killed worker's jobs are taken over by another worker after about this long (pg-boss's minimum is 10).",
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -43,7 +43,8 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     // Request logging is ours (below): Fastify's own would log raw URLs with device tokens in them.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
-    return503OnClosing: true,
+    // Our onRequest hook answers 503 PK_ERR_SHUTTING_DOWN from the catalogue while closing.
+    return503OnClosing: false,
     ajv: {
       // Unknown fields are an error, not silently dropped: a typo in PATCH must not look like success.
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },

@@ -40,19 +40,26 @@ export async function runFanout(deps: FanoutDeps, job: FanoutJob, signal?: Abort
   const { appId, notificationId } = job;
   let notification = await deps.store.notifications.get(appId, notificationId);
   if (notification === null) return;
+  // `fresh`: this run started the fan-out, so no earlier run can have enqueued a page of it, and
+  // the per-page look-up of an orphaned send job (a crash between enqueue and checkpoint) is skipped.
+  let fresh = false;
   if (notification.status === 'queued') {
-    await deps.store.notifications.transition(appId, notificationId, ['queued'], 'sending');
+    fresh = await deps.store.notifications.transition(appId, notificationId, ['queued'], 'sending');
     notification = (await deps.store.notifications.get(appId, notificationId)) ?? notification;
   }
   if (notification.status !== 'sending') return; // done, failed or cancelled: nothing to fan out
   let cursor = notification.fanoutCursor;
   let complete = notification.fanoutComplete;
+  let current: Notification | null = notification;
   while (!complete) {
     if (signal?.aborted) throw new Error('fan-out aborted; it resumes from its checkpoint');
-    const current = await deps.store.notifications.get(appId, notificationId);
-    if (current === null || current.status !== 'sending') return; // cancelled meanwhile
+    // Between pages, look again: a cancellation stops the fan-out.
+    current ??= await deps.store.notifications.get(appId, notificationId);
+    if (current === null || current.status !== 'sending') return;
+    const page0 = current;
+    current = null;
     const jobId = sendJobId(notificationId, cursor);
-    const existing = await deps.queue.getJob<SendJob>(QUEUE.send, jobId);
+    const existing = fresh ? null : await deps.queue.getJob<SendJob>(QUEUE.send, jobId);
     if (existing !== null) {
       // Enqueued before a crash, not checkpointed: take the job's own page.
       const last = existing.data.devices.length < deps.batchSize;
@@ -65,7 +72,7 @@ export async function runFanout(deps: FanoutDeps, job: FanoutJob, signal?: Abort
       complete = last;
       continue;
     }
-    const page = await firstPage(deps, current, cursor);
+    const page = await firstPage(deps, page0, cursor);
     if (page === null || page.devices.length === 0) {
       await deps.store.notifications.checkpointFanout(appId, notificationId, { cursor, targetedDelta: 0, complete: true });
       complete = true;

@@ -111,8 +111,12 @@ async function worker(flags: ServeFlags): Promise<void> {
   const logger = createLogger(config);
   const runtime = await startRuntime(config, { logger, work: true });
   logger.info({ database: config.databaseUrl.split(':')[0] }, 'pushkeeper worker started');
+  // A worker has no listening socket, and the queues' timers are unref'd: this keeps it running
+  // until a signal says otherwise.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   onShutdownSignal(async (signal) => {
     logger.info({ signal }, 'shutting down: draining jobs');
+    clearInterval(keepAlive);
     await runtime.close();
   }, config.shutdownTimeoutMs);
 }
