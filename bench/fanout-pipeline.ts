@@ -1,8 +1,9 @@
 /**
  * One pipeline run in its own process (so its RSS is its own):
- * `node bench/fanout-pipeline.ts <mockUrl> <caFile> <count> <databaseUrl>`.
- * Imports `count` devices (not timed), then times a broadcast from accept to `done` through the whole
- * pipeline: store, queue, fan-out, send batches, outcomes. Prints one JSON line.
+ * `node bench/fanout-pipeline.ts <mockUrl> <caFile> <count> <databaseUrl> <seed|run> <secretKeyHex>`.
+ * `seed` (a process of its own, so the bulk import's memory is not counted) creates the app and
+ * imports `count` devices, printing `{appId}`; `run` times a broadcast to that app from accept to
+ * `done` through the whole pipeline: store, queue, fan-out, send batches, outcomes. One JSON line.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -13,11 +14,30 @@ import { silentLogger } from '../src/service/logger.ts';
 import { startPipeline } from '../src/service/pipeline.ts';
 import { openStore, sqlitePathFromUrl } from '../src/store/index.ts';
 
-const [url = '', caFile = '', countText = '100000', databaseUrl = ''] = process.argv.slice(2);
+const [url = '', caFile = '', countText = '100000', databaseUrl = '', mode = 'run', secretHex = ''] = process.argv.slice(2);
 const count = Number(countText);
 const caPem = readFileSync(caFile, 'utf8');
-const store = openStore({ url: databaseUrl, secretKey: randomBytes(32) });
+const store = openStore({ url: databaseUrl, secretKey: Buffer.from(secretHex, 'hex') });
 await store.migrate();
+if (mode === 'seed') {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const privateKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  const app = await store.apps.create({
+    name: 'bench',
+    topic: 'com.example.bench',
+    credentials: { auth: 'token', teamId: 'TEAM123456', keyId: 'KEY1234567', privateKey },
+    endpoints: { production: url, sandbox: url, caPem },
+  });
+  if (!app.ok) throw new Error(app.error.message);
+  function* devices() {
+    for (let i = 0; i < count; i++) yield { token: randomBytes(32).toString('hex'), environment: 'production' };
+  }
+  const imported = await store.devices.import(app.value.id, devices(), { batchSize: 50_000 });
+  if (!imported.ok) throw new Error(imported.error.message);
+  await store.close();
+  process.stdout.write(`${JSON.stringify({ appId: app.value.id })}\n`);
+  process.exit(0);
+}
 const sqlitePath = sqlitePathFromUrl(databaseUrl);
 const queue: JobQueue =
   sqlitePath !== null
@@ -25,26 +45,23 @@ const queue: JobQueue =
     : new PgBossJobQueue({ connectionString: databaseUrl });
 await queue.start();
 const gateway = createAgentGateway({ agent: new ApnsAgent() });
-const pipeline = await startPipeline({ store, queue, gateway, logger: silentLogger, work: true, batchSize: 1000 });
-const { generateKeyPairSync } = await import('node:crypto');
-const privateKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-const app = await store.apps.create({
-  name: 'bench',
-  topic: 'com.example.bench',
-  credentials: { auth: 'token', teamId: 'TEAM123456', keyId: 'KEY1234567', privateKey },
-  endpoints: { production: url, sandbox: url, caPem },
+const pipeline = await startPipeline({
+  store,
+  queue,
+  gateway,
+  logger: silentLogger,
+  work: true,
+  batchSize: Number(process.env['BENCH_BATCH_SIZE'] ?? 1000),
+  workerConcurrency: Number(process.env['BENCH_WORKER_CONCURRENCY'] ?? 4),
+  outcomeChunk: Number(process.env['BENCH_OUTCOME_CHUNK'] ?? 250),
 });
-if (!app.ok) throw new Error(app.error.message);
-function* devices() {
-  for (let i = 0; i < count; i++) yield { token: randomBytes(32).toString('hex'), environment: 'production' };
-}
-const imported = await store.devices.import(app.value.id, devices(), { batchSize: 5000 });
-if (!imported.ok) throw new Error(imported.error.message);
+const apps = await store.apps.list({ limit: 1 });
+const appId = apps.ok ? (apps.value.items[0]?.id ?? '') : '';
 
 const rss: { progress: number; mb: number }[] = [];
 let peak = process.memoryUsage().rss;
 const started = performance.now();
-const accepted = await pipeline.push.accept(app.value.id, {
+const accepted = await pipeline.push.accept(appId, {
   audience: { all: true },
   payload: { aps: { alert: { title: 'Benchmark', body: 'Hello from the benchmark' }, badge: 1 } },
 });
@@ -53,7 +70,7 @@ const id = accepted.value.notification.id;
 let notification = accepted.value.notification;
 while (notification.status !== 'done' && notification.status !== 'failed') {
   await new Promise((resolve) => setTimeout(resolve, 100));
-  notification = (await store.notifications.get(app.value.id, id)) ?? notification;
+  notification = (await store.notifications.get(appId, id)) ?? notification;
   const now = process.memoryUsage().rss;
   peak = Math.max(peak, now);
   const done = notification.counts.accepted + notification.counts.rejected + notification.counts.failed + notification.counts.invalidated;
