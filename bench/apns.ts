@@ -9,11 +9,11 @@
  * flight for our client and the raw one), BENCH_CONNECTIONS (our pool size, 2), BENCH_CLIENTS
  * (comma list, default all three), BENCH_WRITE=0 to skip writing the docs.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { firstLine, ROOT, writeBenchSection } from './support.ts';
 
 interface RunResult {
   client: string;
@@ -26,7 +26,7 @@ interface RunResult {
   peakRssMb: number;
 }
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = ROOT;
 const node = process.execPath;
 const count = Number(process.env['BENCH_COUNT'] ?? 100_000);
 const runs = Number(process.env['BENCH_RUNS'] ?? 3);
@@ -38,18 +38,6 @@ const LABELS: Record<string, string> = {
   'node-apn': '@parse/node-apn',
   raw: 'raw node:http2',
 };
-
-function firstLine(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const newline = buffered.indexOf('\n');
-      if (newline >= 0) resolve(buffered.slice(0, newline));
-    });
-    child.once('exit', (code) => reject(new Error(`child exited (${code}) before answering`)));
-  });
-}
 
 async function runClient(name: string, url: string, caFile: string): Promise<RunResult> {
   const child = spawn(
@@ -112,24 +100,9 @@ try {
     ...ratios,
   ].join('\n');
   console.log(`\n${table}\n`);
-  if (process.env['BENCH_WRITE'] !== '0') writeSection(table);
+  if (process.env['BENCH_WRITE'] !== '0') writeBenchSection('apns', 'APNs client', table);
 } finally {
   mock.stdin?.end();
   mock.kill('SIGTERM');
   rmSync(dir, { recursive: true, force: true });
-}
-
-/** Replaces the APNs section of docs/benchmarks.md (other sections belong to other benchmarks). */
-function writeSection(table: string): void {
-  const file = join(root, 'docs/benchmarks.md');
-  const begin = '<!-- bench:apns:begin -->';
-  const end = '<!-- bench:apns:end -->';
-  const body = `${begin}\n### Latest run (\`npm run bench:apns\`)\n\n${table}\n${end}`;
-  let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-  if (text.includes(begin) && text.includes(end)) {
-    text = text.slice(0, text.indexOf(begin)) + body + text.slice(text.indexOf(end) + end.length);
-  } else {
-    text = `${text.trimEnd()}\n\n## APNs client\n\n${body}\n`;
-  }
-  writeFileSync(file, text);
 }

@@ -7,30 +7,17 @@
  * Environment: BENCH_SQLITE_COUNT (default 1,000,000), BENCH_PG_COUNT (200,000; 0 skips PostgreSQL),
  * BENCH_WRITE=0 to skip writing docs/benchmarks.md.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { join } from 'node:path';
+import { createBenchDatabase, firstLine, ROOT, writeBenchSection } from './support.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = ROOT;
 const node = process.execPath;
 const sqliteCount = Number(process.env['BENCH_SQLITE_COUNT'] ?? 1_000_000);
 const pgCount = Number(process.env['BENCH_PG_COUNT'] ?? 200_000);
-
-function firstLine(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const newline = buffered.indexOf('\n');
-      if (newline >= 0) resolve(buffered.slice(0, newline));
-    });
-    child.once('exit', (code) => reject(new Error(`child exited (${code}) before answering`)));
-  });
-}
 
 async function run(script: string, args: string[]): Promise<Record<string, unknown>> {
   const child = spawn(node, [join(root, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -56,22 +43,7 @@ try {
     cases.push({
       name: 'PostgreSQL (pg-boss)',
       count: pgCount,
-      databaseUrl: async () => {
-        const name = `pk_bench_${randomBytes(4).toString('hex')}`;
-        const admin = new pg.Client({ host: '127.0.0.1', user: 'postgres', database: 'test' });
-        await admin.connect();
-        await admin.query(`create database ${name}`);
-        await admin.end();
-        return {
-          url: `postgres://postgres@127.0.0.1:5432/${name}`,
-          async drop() {
-            const c = new pg.Client({ host: '127.0.0.1', user: 'postgres', database: 'test' });
-            await c.connect();
-            await c.query(`drop database if exists ${name} with (force)`);
-            await c.end();
-          },
-        };
-      },
+      databaseUrl: createBenchDatabase,
     });
   }
   for (const c of cases) {
@@ -105,13 +77,4 @@ const table = [
   ...rows,
 ].join('\n');
 console.log(`\n${table}\n`);
-if (process.env['BENCH_WRITE'] !== '0') {
-  const file = join(root, 'docs/benchmarks.md');
-  const begin = '<!-- bench:fanout:begin -->';
-  const end = '<!-- bench:fanout:end -->';
-  const body = `${begin}\n### Latest run (\`npm run bench:fanout\`)\n\n${table}\n${end}`;
-  let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-  if (text.includes(begin) && text.includes(end)) text = text.slice(0, text.indexOf(begin)) + body + text.slice(text.indexOf(end) + end.length);
-  else text = `${text.trimEnd()}\n\n## Push pipeline (fan-out)\n\n${body}\n`;
-  writeFileSync(file, text);
-}
+if (process.env['BENCH_WRITE'] !== '0') writeBenchSection('fanout', 'Push pipeline (fan-out)', table);

@@ -9,32 +9,19 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { join } from 'node:path';
 import { apnsIdFor } from '../src/service/apns-id.ts';
+import { createBenchDatabase, firstLine, ROOT, writeBenchSection } from './support.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = ROOT;
 const node = process.execPath;
 const pushes = Number(process.env['BENCH_PUSHES'] ?? 1000);
 const rate = Number(process.env['BENCH_RATE'] ?? 50);
 const modes = (process.env['BENCH_MODES'] ?? 'embedded,cluster').split(',');
 const adminToken = `pk_admin_${randomBytes(24).toString('hex')}`;
-
-function firstLine(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const newline = buffered.indexOf('\n');
-      if (newline >= 0) resolve(buffered.slice(0, newline));
-    });
-    child.once('exit', (code) => reject(new Error(`child exited (${code}) before answering`)));
-  });
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -88,18 +75,9 @@ async function runMode(mode: string, mock: { url: string; caPem: string; control
   try {
     let databaseUrl = `sqlite:${join(dir, 'pushkeeper.db')}`;
     if (mode === 'cluster') {
-      const name = `pk_bench_${randomBytes(4).toString('hex')}`;
-      const admin = new pg.Client({ host: '127.0.0.1', user: 'postgres', database: 'test' });
-      await admin.connect();
-      await admin.query(`create database ${name}`);
-      await admin.end();
-      databaseUrl = `postgres://postgres@127.0.0.1:5432/${name}`;
-      dropDatabase = async () => {
-        const c = new pg.Client({ host: '127.0.0.1', user: 'postgres', database: 'test' });
-        await c.connect();
-        await c.query(`drop database if exists ${name} with (force)`);
-        await c.end();
-      };
+      const database = await createBenchDatabase();
+      databaseUrl = database.url;
+      dropDatabase = () => database.drop();
     }
     const port = await freePort();
     const env = {
@@ -228,14 +206,5 @@ const table = [
   ),
 ].join('\n');
 console.log(`\n${table}\n`);
-if (process.env['BENCH_WRITE'] !== '0') {
-  const file = join(root, 'docs/benchmarks.md');
-  const begin = '<!-- bench:latency:begin -->';
-  const end = '<!-- bench:latency:end -->';
-  const body = `${begin}\n### Latest run (\`npm run bench:latency\`)\n\n${table}\n${end}`;
-  let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-  if (text.includes(begin) && text.includes(end)) text = text.slice(0, text.indexOf(begin)) + body + text.slice(text.indexOf(end) + end.length);
-  else text = `${text.trimEnd()}\n\n## Push latency (accept → APNs)\n\n${body}\n`;
-  writeFileSync(file, text);
-}
+if (process.env['BENCH_WRITE'] !== '0') writeBenchSection('latency', 'Push latency (accept → APNs)', table);
 process.exit(0);

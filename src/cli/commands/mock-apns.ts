@@ -26,7 +26,7 @@ export interface MockApnsCliOptions {
   readonly feedbackPort?: number;
   readonly controlPort?: number;
   readonly devices?: string;
-  readonly fault: readonly string[];
+  readonly fault?: readonly string[];
   readonly sandbox: boolean;
   readonly acceptAll: boolean;
   readonly keyId?: string;
@@ -74,7 +74,7 @@ async function readDevices(file: string): Promise<DeviceEntry[]> {
 
 /** Starts everything the options ask for; the caller decides how long it runs. */
 export async function startMockApnsFromCli(options: MockApnsCliOptions): Promise<RunningMockApns> {
-  const faults = parseFaultFlags(options.fault, Date.now());
+  const faults = parseFaultFlags(options.fault ?? [], Date.now());
   if (!faults.ok) throw usage(faults.error.message);
   const keyFlags = [options.keyId, options.teamId, options.publicKeyFile].filter(
     (v) => v !== undefined,
@@ -204,8 +204,8 @@ export function registerMockApnsCommand(program: Command, deps: MockApnsCommandD
     .option(
       '--fault <name=value>',
       `fault to inject (repeatable):\n  ${FAULT_FLAG_HELP.join('\n  ')}`,
-      (value: string, previous: string[]) => [...previous, value],
-      [] as string[],
+      // No default value: commander would print "(default: [])" after the fault list.
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
     .option('--sandbox', 'behave as the sandbox (development) environment', false)
     .option('--accept-all', 'answer 200 to everything with minimal work (benchmarks)', false)
