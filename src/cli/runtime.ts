@@ -59,8 +59,12 @@ export function serviceLogger(logger: Logger): ServiceLogger {
   };
 }
 
-export function openConfiguredStore(config: Config): Store {
-  const { key } = resolveSecretKey(config.dataDir, config.secretKey);
+export function openConfiguredStore(config: Config, logger?: Logger): Store {
+  const { key, secret } = resolveSecretKey(config.dataDir, config.secretKey);
+  if (secret.generated && secret.path !== undefined) {
+    // The path, never the key: back this file up, credentials cannot be decrypted without it.
+    logger?.warn({ path: secret.path }, `generated the credentials encryption key; back up ${secret.path}`);
+  }
   return openStore({ url: config.databaseUrl, secretKey: key });
 }
 
@@ -98,7 +102,7 @@ export async function startRuntime(config: Config, options: { logger: Logger; wo
     }
   };
   try {
-    const store = openConfiguredStore(config);
+    const store = openConfiguredStore(config, logger);
     closers.push(() => store.close());
     const migrated = await store.migrate();
     if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'database migrated');
