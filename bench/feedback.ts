@@ -23,6 +23,7 @@ import { silentLogger } from '../src/service/logger.ts';
 import { openStore } from '../src/store/index.ts';
 import { startMockFeedbackServer } from '../src/testing/mock-feedback-server.ts';
 import { createTestPki } from '../src/testing/test-pki.ts';
+import { seededRandom } from '../src/testing/fault-random.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -51,18 +52,6 @@ function record(name: string, count: number, ms: number, target: string): void {
     rate: `${Math.round((count / ms) * 1000).toLocaleString('en')} /s`,
     target,
   });
-}
-
-/** A deterministic PRNG so runs are comparable. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
@@ -140,8 +129,8 @@ function benchDecode(): void {
   const bytes = encodeStream(count);
   // Random sizes are the target case; 1-64-byte reads are a stress case for carried tuples.
   const scenarios = [
-    { label: 'random chunks', chunks: randomChunks(bytes, prng(7)) },
-    { label: 'tiny chunks 1-64 B', chunks: tinyChunks(bytes, prng(9)) },
+    { label: 'random chunks', chunks: randomChunks(bytes, seededRandom(7)) },
+    { label: 'tiny chunks 1-64 B', chunks: tinyChunks(bytes, seededRandom(9)) },
   ];
   for (const { label, chunks } of scenarios) {
     // Warm up both, then take the best of three runs each.

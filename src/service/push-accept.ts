@@ -89,8 +89,9 @@ export function createPushService(deps: PushAcceptDeps): PushService {
         deps.logger.info({ appId, notificationId: notification.id, pushType }, 'notification accepted');
         if (created.value.created) deps.onAccepted?.(appId, notification.id, audience.value);
       }
-      const current = (await deps.store.notifications.get(appId, notification.id)) ?? notification;
-      return ok({ notification: current, created: created.value.created });
+      // The row as committed: no second read on the accept path (the 202 says `queued` even when a
+      // worker already picked it up; GET shows where it is now).
+      return ok({ notification, created: created.value.created });
     },
 
     async cancel(appId, notificationId) {

@@ -4,7 +4,7 @@
  * outcome yet and re-records whatever it likes; counts only move for rows actually inserted.
  */
 import { createHash } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
 import { type Audience, type DeviceToken, fail, ok, problem, type Result } from '../domain/index.ts';
 import { appExists, appNotFound } from './app-exists.ts';
 import type {
@@ -25,6 +25,8 @@ import { decodeCursor, encodeCursor, parseLimit } from './cursor.ts';
 import { newId } from './ids.ts';
 import { chunks, toDate, toDateOrNull, toMs } from './rows.ts';
 import type { Database, NotificationsTable } from './schema.ts';
+
+type NotificationQuery = SelectQueryBuilder<Database, 'notifications', Selectable<NotificationsTable>>;
 
 const OUTCOME_KINDS: readonly OutcomeKind[] = ['accepted', 'rejected', 'failed', 'invalidated'];
 const MAX_IDEMPOTENCY_KEY = 255;
@@ -165,11 +167,20 @@ export class SqlNotificationStore implements NotificationStore {
   }
 
   async list(appId: string, request: PageRequest = {}): Promise<Result<Page<Notification>>> {
+    return this.#pageByCreation('notifications', request, (query) => query.where('app_id', '=', appId));
+  }
+
+  /** Keyset pages in creation order over the rows `filter` keeps; `kind` tags the opaque cursor. */
+  async #pageByCreation(
+    kind: string,
+    request: PageRequest,
+    filter: (query: NotificationQuery) => NotificationQuery,
+  ): Promise<Result<Page<Notification>>> {
     const limit = parseLimit(request.limit);
     if (!limit.ok) return limit;
-    const cursor = decodeCursor('notifications', request.cursor, { t: 'int', i: 'string' });
+    const cursor = decodeCursor(kind, request.cursor, { t: 'int', i: 'string' });
     if (!cursor.ok) return cursor;
-    let query = this.#db.selectFrom('notifications').selectAll().where('app_id', '=', appId);
+    let query = filter(this.#db.selectFrom('notifications').selectAll());
     if (cursor.value !== null) {
       const { t, i } = cursor.value;
       query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(Number(t), String(i))));
@@ -179,11 +190,10 @@ export class SqlNotificationStore implements NotificationStore {
       .orderBy('id')
       .limit(limit.value + 1)
       .execute();
-    const result = page(rows, limit.value, (last) =>
-      encodeCursor('notifications', { t: last.created_at, i: last.id }),
-    );
+    const result = page(rows, limit.value, (last) => encodeCursor(kind, { t: last.created_at, i: last.id }));
     return ok({ items: result.items.map(toNotification), nextCursor: result.nextCursor });
   }
+
 
   async transition(
     appId: string,
@@ -337,23 +347,7 @@ export class SqlNotificationStore implements NotificationStore {
   }
 
   async listResumable(request: PageRequest = {}): Promise<Result<Page<Notification>>> {
-    const limit = parseLimit(request.limit);
-    if (!limit.ok) return limit;
-    const cursor = decodeCursor('resumable', request.cursor, { t: 'int', i: 'string' });
-    if (!cursor.ok) return cursor;
-    let query = this.#db.selectFrom('notifications').selectAll().where('status', 'in', ['queued', 'sending']);
-    if (cursor.value !== null) {
-      const { t, i } = cursor.value;
-      query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(Number(t), String(i))));
-    }
-    const rows = await query
-      .orderBy('created_at')
-      .orderBy('id')
-      .limit(limit.value + 1)
-      .execute();
-    const result = page(rows, limit.value, (last) =>
-      encodeCursor('resumable', { t: last.created_at, i: last.id }),
-    );
-    return ok({ items: result.items.map(toNotification), nextCursor: result.nextCursor });
+    return this.#pageByCreation('resumable', request, (query) => query.where('status', 'in', ['queued', 'sending']));
   }
+
 }

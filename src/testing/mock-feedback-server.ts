@@ -16,6 +16,7 @@
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import tls from 'node:tls';
+import { seededRandom } from './fault-random.ts';
 
 export interface MockFeedbackTuple {
   /** The token's bytes as hex, any case (odd or short values are allowed: malformed-input tests). */
@@ -117,18 +118,6 @@ function subjectOf(peer: tls.PeerCertificate | undefined): Record<string, string
   const subject: Record<string, string | string[]> = {};
   for (const [key, value] of Object.entries(peer.subject)) if (value !== undefined) subject[key] = value;
   return subject;
-}
-
-/** mulberry32: a tiny seeded PRNG so random chunking is reproducible from a seed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function chunkSizer(chunkSize: MockFeedbackChunkSize | undefined, connectionId: number): () => number {
