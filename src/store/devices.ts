@@ -36,6 +36,7 @@ import type {
 import { decodeCursor, encodeCursor, parseLimit } from './cursor.ts';
 import { chunks, DEVICE_COLUMNS, toDevice, toMs } from './rows.ts';
 import type { Database } from './schema.ts';
+import { GroupCommit } from './group-commit.ts';
 
 /** A validated register call: a field is present only if the caller gave it. */
 export interface ParsedDeviceInput {
@@ -224,12 +225,10 @@ function isConstraintError(error: unknown): boolean {
   return typeof errcode === 'number' && (errcode & 0xff) === 19;
 }
 
-interface PendingRegistration {
+interface Registration {
   readonly appId: string;
   readonly input: ParsedDeviceInput;
   readonly atMs: number;
-  resolve(result: Result<RegisterResult>): void;
-  reject(error: unknown): void;
 }
 
 /** Imports at least this large refresh the planner's statistics when they finish. */
@@ -238,8 +237,8 @@ const STATISTICS_AFTER_ROWS = 10_000;
 export class SqlDeviceStore implements DeviceStore {
   readonly #db: Kysely<Database>;
   readonly #capabilities: Pick<StoreCapabilities, 'refreshStatistics' | 'withBulkWriteCache' | 'groupCommit'>;
-  /** Registrations waiting for the next group commit (SQLite). */
-  readonly #pending: PendingRegistration[] = [];
+  /** Registrations of one event-loop turn share a transaction (SQLite; see group-commit.ts). */
+  readonly #registrations: GroupCommit<Registration, Result<RegisterResult>>;
 
   constructor(
     db: Kysely<Database>,
@@ -247,6 +246,12 @@ export class SqlDeviceStore implements DeviceStore {
   ) {
     this.#db = db;
     this.#capabilities = capabilities;
+    this.#registrations = new GroupCommit({
+      db,
+      maxGroup: MAX_GROUP_COMMIT,
+      run: (trx, call) => this.#registerIn(trx, call.appId, call.input, call.atMs),
+      isStatementError: isConstraintError,
+    });
   }
 
   async register(appId: string, input: DeviceInput, at: Date = new Date()): Promise<Result<RegisterResult>> {
@@ -256,10 +261,7 @@ export class SqlDeviceStore implements DeviceStore {
     if (!this.#capabilities.groupCommit) {
       return this.#db.transaction().execute((trx) => this.#registerIn(trx, appId, parsed.value, atMs));
     }
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ appId, input: parsed.value, atMs, resolve, reject });
-      if (this.#pending.length === 1) setImmediate(() => void this.#commitPending());
-    });
+    return this.#registrations.submit({ appId, input: parsed.value, atMs });
   }
 
   async #registerIn(
@@ -272,44 +274,6 @@ export class SqlDeviceStore implements DeviceStore {
     const { created } = await upsertDevices(trx, appId, [input], atMs);
     const device = await this.#read(trx, appId, input.token);
     return ok({ device: device!, created: created.size === 1 });
-  }
-
-  /**
-   * Group commit: the registrations that arrived during one event-loop turn run one after another
-   * in one transaction, exactly as separate calls would in arrival order, and each caller is
-   * answered only after the COMMIT (a 2xx still means durable). A constraint failure fails only its
-   * own call: SQLite undoes the failed statement and the transaction goes on. Any other failure
-   * (BEGIN, COMMIT, I/O) rolls the group back and fails every call of it with that error.
-   */
-  async #commitPending(): Promise<void> {
-    const group = this.#pending.splice(0, MAX_GROUP_COMMIT);
-    if (this.#pending.length > 0) setImmediate(() => void this.#commitPending());
-    const outcomes: ({ ok: true; value: Result<RegisterResult> } | { ok: false; error: unknown })[] = [];
-    try {
-      await this.#db.transaction().execute(async (trx) => {
-        for (const call of group) {
-          try {
-            outcomes.push({
-              ok: true,
-              value: await this.#registerIn(trx, call.appId, call.input, call.atMs),
-            });
-          } catch (error) {
-            // Anything but a constraint failure (an I/O error, a full disk) may have ended the
-            // transaction: fail the whole group rather than run the rest outside it.
-            if (!isConstraintError(error)) throw error;
-            outcomes.push({ ok: false, error });
-          }
-        }
-      });
-    } catch (error) {
-      for (const call of group) call.reject(error);
-      return;
-    }
-    for (const [index, call] of group.entries()) {
-      const outcome = outcomes[index]!;
-      if (outcome.ok) call.resolve(outcome.value);
-      else call.reject(outcome.error);
-    }
   }
 
   async #read(db: Kysely<Database>, appId: string, token: string): Promise<Device | null> {
