@@ -1,0 +1,123 @@
+/** Store contract: notifications and per-device outcomes (see ../contract.ts for the conventions). */
+import type { Audience, DeviceToken, Result } from '../../domain/index.ts';
+import type { Page, PageRequest } from './paging.ts';
+
+export type NotificationStatus = 'queued' | 'sending' | 'done' | 'failed' | 'cancelled';
+export const FINAL_NOTIFICATION_STATUSES: readonly NotificationStatus[] = ['done', 'failed', 'cancelled'];
+
+export interface NotificationCounts {
+  readonly targeted: number;
+  readonly accepted: number;
+  readonly rejected: number;
+  readonly invalidated: number;
+  readonly failed: number;
+  /** targeted minus every recorded outcome. */
+  readonly pending: number;
+}
+
+export interface Notification {
+  readonly id: string;
+  readonly appId: string;
+  readonly audience: Audience;
+  /** The exact serialised payload bytes as UTF-8 text: serialised once, sent as is. */
+  readonly payload: string;
+  /** The validated NotificationOptions as JSON (store does not interpret them). */
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly status: NotificationStatus;
+  readonly counts: NotificationCounts;
+  readonly idempotencyKey: string | null;
+  /** Why the notification failed (status `failed`), e.g. credentials unhealthy. */
+  readonly failureReason: string | null;
+  /** Fan-out checkpoint: the audience cursor after the last page handed to the queue. */
+  readonly fanoutCursor: string | null;
+  readonly fanoutComplete: boolean;
+  readonly createdAt: Date;
+  readonly startedAt: Date | null;
+  readonly completedAt: Date | null;
+}
+
+export interface CreateNotificationInput {
+  /** Generated (`ntf_…`) when absent. */
+  readonly id?: string;
+  readonly audience: Audience;
+  readonly payload: string;
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly idempotencyKey?: string | null;
+  /**
+   * Fingerprint of the request for the idempotency check (e.g. SHA-256 of the canonical body);
+   * defaults to a hash of audience + payload + options.
+   */
+  readonly requestHash?: string;
+}
+
+export interface CreateNotificationResult {
+  readonly notification: Notification;
+  /** false when an earlier request with the same Idempotency-Key answered this notification. */
+  readonly created: boolean;
+}
+
+export type OutcomeKind = 'accepted' | 'rejected' | 'failed' | 'invalidated';
+
+export interface OutcomeInput {
+  readonly token: DeviceToken;
+  readonly outcome: OutcomeKind;
+  /** APNs reason for rejected/invalidated, catalogue code for failed; null for accepted. */
+  readonly reason?: string | null;
+  readonly apnsId?: string | null;
+  readonly at?: Date;
+}
+
+export interface Outcome {
+  readonly token: DeviceToken;
+  readonly outcome: OutcomeKind;
+  readonly reason: string | null;
+  readonly apnsId: string | null;
+  readonly at: Date;
+}
+
+export type CancelResult = 'cancelled' | 'already-final' | 'not-found';
+
+export interface NotificationStore {
+  /** Same idempotency key + same request → the existing one; different request → PK_ERR_IDEMPOTENCY_CONFLICT. */
+  create(appId: string, input: CreateNotificationInput, at?: Date): Promise<Result<CreateNotificationResult>>;
+  get(appId: string, id: string): Promise<Notification | null>;
+  list(appId: string, page?: PageRequest): Promise<Result<Page<Notification>>>;
+  /**
+   * Compare-and-set status change: applies only when the current status is one of `from`; sets
+   * started_at on `sending`, completed_at on a final status. Answers whether it applied.
+   */
+  transition(
+    appId: string,
+    id: string,
+    from: readonly NotificationStatus[],
+    to: NotificationStatus,
+    options?: { readonly at?: Date; readonly failureReason?: string },
+  ): Promise<boolean>;
+  /** Cancels unless already final; the pipeline checks status before sending each batch. */
+  cancel(appId: string, id: string, at?: Date): Promise<CancelResult>;
+  /** Records a fan-out checkpoint: adds `targeted` to the count, stores the cursor, marks completion. */
+  checkpointFanout(
+    appId: string,
+    id: string,
+    checkpoint: {
+      readonly cursor: string | null;
+      readonly targetedDelta: number;
+      readonly complete: boolean;
+    },
+  ): Promise<void>;
+  /**
+   * Records outcomes idempotently (first outcome per (notification, token) wins) and adds only the
+   * newly recorded ones to the counts, in one transaction. Answers how many were new.
+   */
+  recordOutcomes(appId: string, id: string, outcomes: readonly OutcomeInput[]): Promise<number>;
+  /** Which of these tokens already have an outcome (to skip them when resuming after a crash). */
+  recordedTokens(
+    appId: string,
+    id: string,
+    tokens: readonly DeviceToken[],
+  ): Promise<ReadonlySet<DeviceToken>>;
+  /** Outcomes other than accepted, keyset-paged by token. */
+  listFailures(appId: string, id: string, page?: PageRequest): Promise<Result<Page<Outcome>>>;
+  /** Crash recovery: notifications of every app still `queued` or `sending`, oldest first. */
+  listResumable(page?: PageRequest): Promise<Result<Page<Notification>>>;
+}
