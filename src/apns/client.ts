@@ -369,7 +369,7 @@ export class ApnsClient {
   #finish(request: PreparedRequest, result: SendResult): SendResult {
     if (result.kind === 'accepted') {
       this.#counters.accepted += 1;
-      this.#publish('accepted', request, {});
+      if (this.#channel.hasSubscribers) this.#publish('accepted', request, {});
     } else if (result.kind === 'rejected') {
       this.#counters.rejected += 1;
       this.#publish('rejected', request, { status: result.status, reason: result.reason, disposition: result.disposition });
@@ -411,18 +411,15 @@ export class ApnsClient {
         headers['authorization'] = token.authorization;
       }
       this.#counters.requests += 1;
-      this.#publish('sent', request, { attempt: attempts + 1, resend: resends });
+      if (this.#channel.hasSubscribers) this.#publish('sent', request, { attempt: attempts + 1, resend: resends });
       const outcome: StreamOutcome = await this.#pool.dispatch({ headers, payload: request.payload, timeoutMs: this.#requestTimeoutMs });
 
       if (outcome.kind === 'response') {
         const { status, headers: responseHeaders } = outcome;
         if (status === 200) {
           const uniqueId = headerString(responseHeaders, 'apns-unique-id');
-          return {
-            kind: 'accepted',
-            apnsId: headerString(responseHeaders, 'apns-id') ?? apnsId,
-            ...(uniqueId === undefined ? {} : { uniqueId }),
-          };
+          const answeredId = headerString(responseHeaders, 'apns-id') ?? apnsId;
+          return uniqueId === undefined ? { kind: 'accepted', apnsId: answeredId } : { kind: 'accepted', apnsId: answeredId, uniqueId };
         }
         if (!Number.isInteger(status) || status < 100) {
           return failed(apnsId, 'PK_ERR_APNS_PROTOCOL', true, `APNs answered with status ${String(status)}.`);

@@ -112,6 +112,14 @@ export class ConnectionPool {
   dispatch(request: WireRequest): Promise<StreamOutcome> {
     if (this.#closing) return Promise.resolve({ kind: 'not-processed', cause: 'pool-closed' });
     return new Promise((resolve) => {
+      // Straight onto a connection when nobody waits in line (the common case); queued otherwise.
+      if (this.#queue.length === 0 && !this.#pumping) {
+        const connection = this.#pick();
+        if (connection !== undefined) {
+          connection.request(request, resolve);
+          return;
+        }
+      }
       this.#queue.push({ request, resolve });
       this.#pump();
     });

@@ -33,8 +33,22 @@ function tokenProblem(reason: TokenProblemReason, message: string, length?: numb
   return problem('PK_ERR_TOKEN_INVALID', message, reason, length === undefined ? undefined : { length });
 }
 
+/** True for lower-case hex of an allowed, even length: the form tokens are stored and sent in. */
+function isNormalisedHex(input: string): boolean {
+  const length = input.length;
+  if (length < TOKEN_MIN_HEX_LENGTH || length > TOKEN_MAX_HEX_LENGTH || length % 2 !== 0) return false;
+  for (let i = 0; i < length; i++) {
+    const c = input.charCodeAt(i);
+    // 0-9 or a-f
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
 export function parseDeviceToken(input: unknown): Result<DeviceToken> {
   if (typeof input !== 'string') return fail(tokenProblem('not-a-string', 'A device token must be a string.'));
+  // The common case (a token read back from the registry) without regular expressions or a copy.
+  if (isNormalisedHex(input)) return ok(input as DeviceToken);
   let hex = input;
   const nsdata = NSDATA_DESCRIPTION.exec(input);
   if (nsdata) hex = nsdata[1]!.replaceAll(' ', '');
