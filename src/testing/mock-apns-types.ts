@@ -152,6 +152,7 @@ export interface MockApnsServer {
   /** Accepted notifications so far (counted even when payloads are not recorded). */
   readonly acceptedCount: number;
   waitForAccepted(count: number, timeoutMs?: number): Promise<void>;
+  /** Times this apns-id was accepted (not kept by an accept-all server that records nothing). */
   acceptanceCount(apnsId: string): number;
   readonly stats: MockApnsStats;
   /** Currently open HTTP/2 connections. */
