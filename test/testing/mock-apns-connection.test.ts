@@ -174,8 +174,20 @@ describe('accept-all mode', () => {
     expect(answer.status).toBe(200);
     expect(answer.headers['apns-id']).toBe(apnsId);
     await mock.waitForAccepted(1);
-    expect(mock.acceptanceCount(apnsId)).toBe(1);
+    expect(mock.acceptedCount).toBe(1);
+    // Nothing kept per request: a sink of millions stays flat in memory.
+    expect(mock.acceptanceCount(apnsId)).toBe(0);
     expect(mock.accepted).toEqual([]);
+  });
+
+  it('keeps per-apns-id counts when asked to record', async () => {
+    const mock = await start({ mode: 'accept-all', recordAccepted: true });
+    const session = open(mock);
+    const apnsId = randomUUID();
+    const answer = await send(session, { 'apns-id': apnsId }, '{}');
+    expect(answer.status).toBe(200);
+    await mock.waitForAccepted(1);
+    expect(mock.acceptanceCount(apnsId)).toBe(1);
   });
 
   it('records arrival time and headers when asked to (latency benchmarks), never the payload', async () => {
