@@ -46,6 +46,9 @@ export class RetryBudget {
 
   /** A first attempt was made: it earns `ratio` of a retry. */
   deposit(): void {
+    // Steady state: the budget is full and nobody waits; nothing to add (and no clock read per send).
+    // Skipping the refill is exact: the refill after this adds time since a moment the budget was full.
+    if (this.#tokens >= this.#max && this.#waiterHead === this.#waiters.length) return;
     this.#refill();
     this.#tokens = Math.min(this.#max, this.#tokens + this.#ratio);
     if (this.#waiterHead < this.#waiters.length) this.#serve();
