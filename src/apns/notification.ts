@@ -14,6 +14,8 @@ import {
   parseNotificationOptions,
   type Priority,
   problem,
+  PUSH_TYPE_RULES,
+  PUSH_TYPES,
   type PushType,
   type Result,
   serialisePayload,
@@ -72,19 +74,11 @@ export function prepareNotification(notification: ApnsNotification, knownBundleI
   } else if (typeof notification.bundleId !== 'string' || !BUNDLE_ID.test(notification.bundleId)) {
     return fail(problem('PK_ERR_TOPIC_INVALID', 'bundleId must be a bundle identifier like com.example.app.', 'bundle-id'));
   }
-  const options = parseNotificationOptions({
-    pushType: notification.pushType,
-    priority: notification.priority,
-    expiration: notification.expiration,
-    collapseId: notification.collapseId,
-    apnsId: notification.apnsId,
-  });
+  const options = parsedOptions(notification);
   if (!options.ok) return options;
   const { pushType, priority } = options.value;
-  const payload = Buffer.isBuffer(notification.payload)
-    ? checkPayloadBytes(notification.payload, pushType)
-    : serialisePayload(notification.payload, pushType);
-  if (!payload.ok) return payload;
+  const bytes = payloadBytes(notification.payload, pushType);
+  if (!bytes.ok) return bytes;
   const apnsId = options.value.apnsId ?? randomUUID();
   const topic = topicFor(notification.bundleId, pushType);
   const headers: Record<string, string> = {
@@ -99,5 +93,31 @@ export function prepareNotification(notification: ApnsNotification, knownBundleI
   if (priority !== 10) headers['apns-priority'] = String(priority);
   if (options.value.expiration !== undefined) headers['apns-expiration'] = String(options.value.expiration);
   if (options.value.collapseId !== undefined) headers['apns-collapse-id'] = options.value.collapseId;
-  return ok({ apnsId, token: token.value, pushType, topic, headers, payload: payload.value.bytes });
+  return ok({ apnsId, token: token.value, pushType, topic, headers, payload: bytes.value });
+}
+
+/** Each push type's options when the caller sets none (the common case): computed once. */
+const DEFAULT_OPTIONS = new Map(
+  PUSH_TYPES.map((pushType) => [pushType, parseNotificationOptions({ pushType }) as ReturnType<typeof parseNotificationOptions>]),
+);
+
+function parsedOptions(notification: ApnsNotification): ReturnType<typeof parseNotificationOptions> {
+  const { pushType, priority, expiration, collapseId, apnsId } = notification;
+  if (priority === undefined && expiration === undefined && collapseId === undefined && apnsId === undefined) {
+    const defaults = DEFAULT_OPTIONS.get(pushType ?? 'alert');
+    if (defaults !== undefined) return defaults;
+  }
+  return parseNotificationOptions({ pushType, priority, expiration, collapseId, apnsId });
+}
+
+/** Bytes are checked for size only and sent as they are; objects are serialised and checked. */
+function payloadBytes(payload: Buffer | object, pushType: PushType): Result<Buffer> {
+  if (Buffer.isBuffer(payload)) {
+    const length = payload.byteLength;
+    if (length > 0 && length <= PUSH_TYPE_RULES[pushType].maxPayloadBytes) return ok(payload);
+    const checked = checkPayloadBytes(payload, pushType);
+    return checked.ok ? ok(payload) : checked;
+  }
+  const serialised = serialisePayload(payload, pushType);
+  return serialised.ok ? ok(serialised.value.bytes) : serialised;
 }
