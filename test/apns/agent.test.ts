@@ -1,53 +1,50 @@
-/** The agent isolates credentials: one app's broken credentials never touch another's sends. */
+/**
+ * The agent isolates credentials: one app's broken credentials never touch another's sends. App B,
+ * the healthy one, runs in each auth mode; app A fails with a bad key and with a certificate for the
+ * other environment in both.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApnsAgent, type ApnsCredentials } from '../../src/apns/index.ts';
 import type { SendResult } from '../../src/domain/index.ts';
-import {
-  createTestPki,
-  generateSigningKey,
-  type MockApnsServer,
-  startMockApnsServer,
-  type TestPki,
-} from '../../src/testing/index.ts';
-import { alert, randomToken } from './fixtures.ts';
+import { generateSigningKey } from '../../src/testing/index.ts';
+import { AUTH_MODES, alert, type Fixture, randomToken, startFixture } from './fixtures.ts';
 
-let pki: TestPki;
-let server: MockApnsServer;
-const keyB = generateSigningKey({ teamId: 'TEAMBBBBBB', keyId: 'KEYBBBBBBB' });
 const unknownKeyA = generateSigningKey({ teamId: 'TEAMAAAAAA', keyId: 'KEYAAAAAAA' });
 
-beforeAll(async () => {
-  pki = await createTestPki();
-  server = await startMockApnsServer({
-    tls: { certPem: pki.serverCertPem, keyPem: pki.serverKeyPem, clientCaPem: pki.caCertPem },
-    signingKeys: [{ teamId: keyB.teamId, keyId: keyB.keyId, publicKeyPem: keyB.publicKeyPem }],
+/** The same credentials made unreadable: a key or certificate that is not PEM. */
+function garbled(credentials: ApnsCredentials): ApnsCredentials {
+  return credentials.kind === 'token'
+    ? { ...credentials, privateKeyPem: 'garbage' }
+    : { ...credentials, certificate: { certPem: 'garbage', keyPem: 'garbage' } };
+}
+
+describe.each(AUTH_MODES)('ApnsAgent, app B over $auth auth', ({ auth }) => {
+  let fixture: Fixture;
+  beforeAll(async () => {
+    fixture = await startFixture({ auth });
   });
-});
-afterAll(async () => {
-  await server?.close();
-});
+  afterAll(async () => {
+    await fixture?.close();
+  });
 
-function appB(): ApnsCredentials & { kind: 'token' } {
-  return { id: 'app-b', kind: 'token', teamId: keyB.teamId, keyId: keyB.keyId, privateKeyPem: keyB.privateKeyPem };
-}
+  const appB = () => fixture.credentials('app-b');
+  const production = () => ({ production: { origin: fixture.server.url, ca: fixture.pki.caCertPem } });
 
-async function sendBoth(agent: ApnsAgent, a: ApnsCredentials, environmentA: 'production' | 'sandbox', count: number) {
-  const tokensA = Array.from({ length: count }, () => randomToken());
-  const tokensB = Array.from({ length: count }, () => randomToken());
-  for (const token of tokensA) server.registerDevice(token, { topic: 'com.example.a' });
-  for (const token of tokensB) server.registerDevice(token, { topic: 'com.example.b' });
-  const sends: Promise<SendResult>[] = [];
-  for (let i = 0; i < count; i++) {
-    sends.push(agent.send(a, environmentA, { ...alert(tokensA[i]!), bundleId: 'com.example.a' }));
-    sends.push(agent.send(appB(), 'production', { ...alert(tokensB[i]!), bundleId: 'com.example.b' }));
+  async function sendBoth(agent: ApnsAgent, a: ApnsCredentials, environmentA: 'production' | 'sandbox', count: number) {
+    const tokensA = Array.from({ length: count }, () => randomToken());
+    for (const token of tokensA) fixture.server.registerDevice(token, { topic: 'com.example.a' });
+    const tokensB = fixture.devices(count);
+    const sends: Promise<SendResult>[] = [];
+    for (let i = 0; i < count; i++) {
+      sends.push(agent.send(a, environmentA, { ...alert(tokensA[i]!), bundleId: 'com.example.a' }));
+      sends.push(agent.send(appB(), 'production', alert(tokensB[i]!)));
+    }
+    const results = await Promise.all(sends);
+    return { a: results.filter((_, i) => i % 2 === 0), b: results.filter((_, i) => i % 2 === 1) };
   }
-  const results = await Promise.all(sends);
-  return { a: results.filter((_, i) => i % 2 === 0), b: results.filter((_, i) => i % 2 === 1) };
-}
 
-describe('ApnsAgent', () => {
   it("app A's unknown key (403 InvalidProviderToken) leaves app B's sends untouched", async () => {
-    const agent = new ApnsAgent({ endpoints: { production: { origin: server.url, ca: pki.caCertPem } } });
+    const agent = new ApnsAgent({ endpoints: production() });
     try {
       const a: ApnsCredentials = {
         id: 'app-a',
@@ -66,18 +63,15 @@ describe('ApnsAgent', () => {
   });
 
   it("app A's certificate for the other environment (GOAWAY BadCertificateEnvironment) leaves app B untouched", async () => {
-    const certificate = await pki.issueClientCertificate({ bundleId: 'com.example.a', environments: ['sandbox'] });
+    const certificate = await fixture.pki.issueClientCertificate({ bundleId: 'com.example.a', environments: ['sandbox'] });
     // App A is configured for sandbox but its sandbox endpoint points at a production server.
     const a: ApnsCredentials = {
       id: 'app-a-cert',
       kind: 'certificate',
       certificate,
-      endpoints: { sandbox: { origin: server.url, ca: pki.caCertPem } },
+      endpoints: { sandbox: { origin: fixture.server.url, ca: fixture.pki.caCertPem } },
     };
-    const agent = new ApnsAgent({
-      endpoints: { production: { origin: server.url, ca: pki.caCertPem } },
-      client: { retry: { maxAttempts: 2 } },
-    });
+    const agent = new ApnsAgent({ endpoints: production(), client: { retry: { maxAttempts: 2 } } });
     try {
       const { a: resultsA, b: resultsB } = await sendBoth(agent, a, 'sandbox', 50);
       expect(resultsB.filter((r) => r.kind !== 'accepted')).toEqual([]);
@@ -95,14 +89,13 @@ describe('ApnsAgent', () => {
   it('per-app endpoint overrides and eviction', async () => {
     const agent = new ApnsAgent();
     try {
-      const b = { ...appB(), endpoints: { production: { origin: server.url, ca: pki.caCertPem } } };
-      const token = randomToken();
-      server.registerDevice(token, { topic: 'com.example.b' });
-      expect(await agent.send(b, 'production', { ...alert(token), bundleId: 'com.example.b' })).toMatchObject({ kind: 'accepted' });
+      const b = { ...appB(), endpoints: production() };
+      const [token] = fixture.devices(1);
+      expect(await agent.send(b, 'production', alert(token!))).toMatchObject({ kind: 'accepted' });
       expect(agent.endpointFor(appB(), 'sandbox').origin).toBe('https://api.sandbox.push.apple.com:443');
       await agent.evict('app-b');
       expect(agent.stats().clients).toBe(0);
-      const bad = await agent.send({ ...appB(), privateKeyPem: 'garbage' }, 'production', alert(token));
+      const bad = await agent.send(garbled(appB()), 'production', alert(token!));
       expect(bad).toMatchObject({ kind: 'failed', code: 'PK_ERR_CREDENTIALS_INVALID', ambiguous: false });
     } finally {
       await agent.close();

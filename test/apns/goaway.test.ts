@@ -1,24 +1,24 @@
-/** GOAWAY and stream limits against the mock over TLS + HTTP/2. */
+/** GOAWAY and stream limits against the mock over TLS + HTTP/2, in both auth modes. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApnsConnection, type ConnectionListener, type PoolConnection } from '../../src/apns/connection.ts';
 import type { ConnectionFactory } from '../../src/apns/pool.ts';
-import type { SendResult } from '../../src/domain/index.ts';
-import { alert, startTokenFixture, type TokenFixture } from './fixtures.ts';
+import { AUTH_MODES, alert, collect, type Fixture, startFixture } from './fixtures.ts';
 
-let fixture: TokenFixture | undefined;
+let fixture: Fixture | undefined;
 afterEach(async () => {
   await fixture?.close();
   fixture = undefined;
 });
 
 /** Real connections, watched: counts request() calls made after the connection saw a GOAWAY. */
-function watchedFactory(origin: string, ca: string) {
+function watchedFactory({ server, pki, connectionTls }: Fixture) {
   const watch = { afterGoaway: 0, connections: [] as ApnsConnection[] };
   const factory: ConnectionFactory = (id: number, listener: ConnectionListener): PoolConnection => {
     const connection = new ApnsConnection({
       id,
-      origin,
-      ca,
+      origin: server.url,
+      ca: pki.caCertPem,
+      clientCertificate: connectionTls,
       listener,
       maxStreams: 1000,
       connectTimeoutMs: 5000,
@@ -37,19 +37,14 @@ function watchedFactory(origin: string, ca: string) {
   return { watch, factory };
 }
 
-async function collect(iterable: AsyncIterable<{ result: SendResult }>) {
-  const results: SendResult[] = [];
-  for await (const { result } of iterable) results.push(result);
-  return results;
-}
-
-describe('GOAWAY', () => {
+describe.each(AUTH_MODES)('GOAWAY over $auth auth', ({ auth }) => {
   it('every 500 streams while 10,000 are queued: all accepted exactly once, none lost, no stream after GOAWAY', async () => {
-    fixture = await startTokenFixture({
+    fixture = await startFixture({
+      auth,
       recordAccepted: false,
       faults: { goAwayAfterStreams: { every: 500 } },
     });
-    const { watch, factory } = watchedFactory(fixture.server.url, fixture.server.caPem);
+    const { watch, factory } = watchedFactory(fixture);
     const client = fixture.client({ connectionFactory: factory, connections: 2 });
     const tokens = fixture.devices(10_000);
     const results = await collect(
@@ -69,7 +64,8 @@ describe('GOAWAY', () => {
   });
 
   it('a JSON reason that is about credentials (BadCertificateEnvironment) becomes a rejection, not a retry loop', async () => {
-    fixture = await startTokenFixture({
+    fixture = await startFixture({
+      auth,
       faults: { goAwayOnFirstRequest: { reason: 'BadCertificateEnvironment' } },
     });
     const client = fixture.client({ connections: 1 });

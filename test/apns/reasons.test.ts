@@ -5,43 +5,25 @@
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApnsClient } from '../../src/apns/index.ts';
+import type { ApnsClient } from '../../src/apns/index.ts';
 import { APNS_REASON_NAMES, APNS_REASONS } from '../../src/domain/index.ts';
-import { createTestPki, type MockApnsServer, startMockApnsServer, type TestPki } from '../../src/testing/index.ts';
-import { alert, BUNDLE_ID, randomToken, startTokenFixture, type TokenFixture } from './fixtures.ts';
+import { AUTH_MODES, alert, BUNDLE_ID, type Fixture, randomToken, startFixture } from './fixtures.ts';
 
 const noRetry = { maxAttempts: 1, maxResends: 0 };
 
-let pki: TestPki;
-let tokenFixture: TokenFixture;
-let certServer: MockApnsServer;
-let certClient: ApnsClient;
-
-beforeAll(async () => {
-  pki = await createTestPki();
-  tokenFixture = await startTokenFixture({ tls: { certPem: pki.serverCertPem, keyPem: pki.serverKeyPem, clientCaPem: pki.caCertPem } });
-  certServer = await startMockApnsServer({ tls: { certPem: pki.serverCertPem, keyPem: pki.serverKeyPem, clientCaPem: pki.caCertPem } });
-  const certificate = await pki.issueClientCertificate({ bundleId: BUNDLE_ID, environments: ['production'] });
-  certClient = new ApnsClient({
-    origin: certServer.url,
-    ca: pki.caCertPem,
-    auth: { kind: 'certificate', certificate },
-    retry: noRetry,
+describe.each(AUTH_MODES)('reasons over $auth auth', ({ auth }) => {
+  let fixture: Fixture;
+  let sender: ApnsClient;
+  beforeAll(async () => {
+    fixture = await startFixture({ auth });
+    sender = fixture.client({ retry: noRetry });
   });
-});
+  afterAll(async () => {
+    await fixture?.close();
+  });
+  const server = () => fixture.server;
+  const client = () => sender;
 
-afterAll(async () => {
-  certClient?.destroy();
-  await tokenFixture?.close();
-  await certServer?.close();
-});
-
-const modes = [
-  { name: 'token auth', server: () => tokenFixture.server, client: () => tokenFixture.clients[0] ?? tokenFixture.client({ retry: noRetry }) },
-  { name: 'certificate auth', server: () => certServer, client: () => certClient },
-];
-
-describe.each(modes)('reasons over $name', ({ server, client }) => {
   it.each(APNS_REASON_NAMES)('%s → its status and disposition', async (reason) => {
     const rule = APNS_REASONS[reason];
     const timestamp = Date.UTC(2026, 5, 1, 12, 0, 0, 123);
@@ -82,80 +64,82 @@ describe.each(modes)('reasons over $name', ({ server, client }) => {
     expect(result).toMatchObject({ kind: 'rejected', status: 410, reason: 'Unregistered', disposition: 'invalidate-token' });
     if (result.kind === 'rejected') expect(result.invalidSince).toEqual(new Date(1_750_000_000_123));
   });
-});
 
-describe('malformed answers from a raw HTTP/2 server', () => {
-  let raw: http2.Http2SecureServer;
-  let client: ApnsClient;
-  let answer: (stream: http2.ServerHttp2Stream) => void = () => {};
+  describe('malformed answers from a raw HTTP/2 server', () => {
+    let raw: http2.Http2SecureServer;
+    let client: ApnsClient;
+    let answer: (stream: http2.ServerHttp2Stream) => void = () => {};
 
-  beforeAll(async () => {
-    raw = http2.createSecureServer({ cert: pki.serverCertPem, key: pki.serverKeyPem });
-    raw.on('stream', (stream) => {
-      stream.on('error', () => {});
-      stream.resume();
-      stream.on('end', () => answer(stream));
+    beforeAll(async () => {
+      // Asks for a client certificate and, in certificate mode, insists on a trusted one: the
+      // answers below reach a client that really presented it.
+      const { pki } = fixture;
+      raw = http2.createSecureServer({
+        cert: pki.serverCertPem,
+        key: pki.serverKeyPem,
+        ca: pki.caCertPem,
+        requestCert: true,
+        rejectUnauthorized: auth === 'certificate',
+      });
+      raw.on('stream', (stream) => {
+        stream.on('error', () => {});
+        stream.resume();
+        stream.on('end', () => answer(stream));
+      });
+      await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+      const { port } = raw.address() as AddressInfo;
+      client = fixture.client({ origin: `https://127.0.0.1:${port}`, retry: noRetry });
     });
-    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
-    const { port } = raw.address() as AddressInfo;
-    client = new ApnsClient({ origin: `https://127.0.0.1:${port}`, ca: pki.caCertPem, auth: tokenAuth(), retry: noRetry });
-  });
-  afterAll(async () => {
-    client?.destroy();
-    await new Promise((resolve) => raw.close(resolve));
-  });
+    afterAll(async () => {
+      client?.destroy();
+      await new Promise((resolve) => raw.close(resolve));
+    });
 
-  function tokenAuth() {
-    return {
-      kind: 'token' as const,
-      key: { teamId: tokenFixture.key.teamId, keyId: tokenFixture.key.keyId, privateKeyPem: tokenFixture.key.privateKeyPem },
-    };
-  }
+    it('invalid JSON, an empty 400 body, a non-object body', async () => {
+      answer = (stream) => {
+        stream.respond({ ':status': 400, 'content-type': 'application/json' });
+        stream.end('{"reason": BadDev');
+      };
+      expect(await client.send(alert(randomToken()))).toMatchObject({ kind: 'rejected', status: 400, reason: 'Unknown', disposition: 'permanent' });
+      answer = (stream) => stream.respond({ ':status': 400 }, { endStream: true });
+      expect(await client.send(alert(randomToken()))).toMatchObject({ kind: 'rejected', status: 400, reason: 'Unknown' });
+      answer = (stream) => {
+        stream.respond({ ':status': 403 });
+        stream.end('[1,2]');
+      };
+      expect(await client.send(alert(randomToken()))).toMatchObject({ kind: 'rejected', status: 403, disposition: 'reauth' });
+      answer = (stream) => {
+        stream.respond({ ':status': 410 });
+        stream.end('{"reason":"Unregistered","timestamp":"not a number"}');
+      };
+      const gone = await client.send(alert(randomToken()));
+      expect(gone).toMatchObject({ kind: 'rejected', status: 410, reason: 'Unregistered' });
+      if (gone.kind === 'rejected') expect(gone.invalidSince).toBeUndefined();
+    });
 
-  it('invalid JSON, an empty 400 body, a non-object body', async () => {
-    answer = (stream) => {
-      stream.respond({ ':status': 400, 'content-type': 'application/json' });
-      stream.end('{"reason": BadDev');
-    };
-    expect(await client.send(alert(randomToken()))).toMatchObject({ kind: 'rejected', status: 400, reason: 'Unknown', disposition: 'permanent' });
-    answer = (stream) => stream.respond({ ':status': 400 }, { endStream: true });
-    expect(await client.send(alert(randomToken()))).toMatchObject({ kind: 'rejected', status: 400, reason: 'Unknown' });
-    answer = (stream) => {
-      stream.respond({ ':status': 403 });
-      stream.end('[1,2]');
-    };
-    expect(await client.send(alert(randomToken()))).toMatchObject({ kind: 'rejected', status: 403, disposition: 'reauth' });
-    answer = (stream) => {
-      stream.respond({ ':status': 410 });
-      stream.end('{"reason":"Unregistered","timestamp":"not a number"}');
-    };
-    const gone = await client.send(alert(randomToken()));
-    expect(gone).toMatchObject({ kind: 'rejected', status: 410, reason: 'Unregistered' });
-    if (gone.kind === 'rejected') expect(gone.invalidSince).toBeUndefined();
-  });
-
-  it('a GOAWAY with plain-text debug data: the unprocessed stream is resent and accepted', async () => {
-    let first = true;
-    answer = (stream) => {
-      if (first) {
-        first = false;
-        // APNs once sent plain text here (pushy#356). Node cannot send last-stream-id 0 (it
-        // substitutes the last processed id), so the stream is refused explicitly as well.
-        stream.session?.goaway(http2.constants.NGHTTP2_NO_ERROR, 0, Buffer.from('Maximum active streams violated'));
-        stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
-        return;
+    it('a GOAWAY with plain-text debug data: the unprocessed stream is resent and accepted', async () => {
+      let first = true;
+      answer = (stream) => {
+        if (first) {
+          first = false;
+          // APNs once sent plain text here (pushy#356). Node cannot send last-stream-id 0 (it
+          // substitutes the last processed id), so the stream is refused explicitly as well.
+          stream.session?.goaway(http2.constants.NGHTTP2_NO_ERROR, 0, Buffer.from('Maximum active streams violated'));
+          stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+          return;
+        }
+        stream.respond({ ':status': 200, 'apns-id': '123e4567-e89b-12d3-a456-4266554400a0' }, { endStream: true });
+      };
+      const { port } = raw.address() as AddressInfo;
+      const retrying = fixture.client({ origin: `https://127.0.0.1:${port}` });
+      try {
+        const result = await retrying.send(alert(randomToken(), { apnsId: '123e4567-e89b-12d3-a456-4266554400a0' }));
+        expect(result).toEqual({ kind: 'accepted', apnsId: '123e4567-e89b-12d3-a456-4266554400a0' });
+        expect(retrying.stats().resends).toBe(1);
+        expect(retrying.stats().pool.opened).toBe(2);
+      } finally {
+        retrying.destroy();
       }
-      stream.respond({ ':status': 200, 'apns-id': '123e4567-e89b-12d3-a456-4266554400a0' }, { endStream: true });
-    };
-    const { port } = raw.address() as AddressInfo;
-    const retrying = new ApnsClient({ origin: `https://127.0.0.1:${port}`, ca: pki.caCertPem, auth: tokenAuth() });
-    try {
-      const result = await retrying.send(alert(randomToken(), { apnsId: '123e4567-e89b-12d3-a456-4266554400a0' }));
-      expect(result).toEqual({ kind: 'accepted', apnsId: '123e4567-e89b-12d3-a456-4266554400a0' });
-      expect(retrying.stats().resends).toBe(1);
-      expect(retrying.stats().pool.opened).toBe(2);
-    } finally {
-      retrying.destroy();
-    }
+    });
   });
 });

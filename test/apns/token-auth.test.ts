@@ -1,7 +1,10 @@
-/** Provider tokens against the mock: one new iat per expiry wave, no token churn over hours. */
+/**
+ * Provider tokens against the mock: one new iat per expiry wave, no token churn over hours. Token
+ * auth only: a certificate connection carries no JWT to expire or refresh.
+ */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApnsAgent, type ApnsCredentials } from '../../src/apns/index.ts';
-import { alert, BUNDLE_ID, startTokenFixture, type TokenFixture } from './fixtures.ts';
+import { alert, BUNDLE_ID, startFixture, type TokenFixture } from './fixtures.ts';
 import { manualClock } from './clocks.ts';
 
 let fixture: TokenFixture | undefined;
@@ -16,7 +19,7 @@ afterEach(async () => {
 describe('provider tokens', () => {
   it('100 concurrent streams get 403 ExpiredProviderToken: exactly one new iat, then all 100 accepted', async () => {
     const clock = manualClock();
-    fixture = await startTokenFixture({ now: clock.now });
+    fixture = await startFixture({ auth: 'token', now: clock.now });
     const client = fixture.client({ clock, connections: 1 });
     const tokens = fixture.devices(101);
     expect(await client.send(alert(tokens[0]!))).toMatchObject({ kind: 'accepted' });
@@ -36,7 +39,7 @@ describe('provider tokens', () => {
 
   it('a fake clock over 3 hours, 4 clients sharing one key: no TooManyProviderTokenUpdates, nothing expires', async () => {
     const clock = manualClock();
-    fixture = await startTokenFixture({ now: clock.now });
+    fixture = await startFixture({ auth: 'token', now: clock.now });
     const { key, server } = fixture;
     agent = new ApnsAgent({ clock, endpoints: { production: { origin: server.url, ca: server.caPem } } });
     const apps: ApnsCredentials[] = [1, 2, 3, 4].map((n) => ({
