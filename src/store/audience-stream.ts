@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely';
 import type { Audience, DeviceToken, Environment } from '../domain/index.ts';
 import { PushkeeperError } from '../errors.ts';
 import type { AudienceDevice, AudiencePage, StreamAudienceOptions } from './contract.ts';
+import { CompiledStatement } from './compiled-statement.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { chunks } from './rows.ts';
 import type { Database } from './schema.ts';
@@ -27,15 +28,14 @@ interface Row {
   locale: string | null;
 }
 
-type PageQuery = (afterId: number, limit: number) => Promise<Row[]>;
+type PageQuery = (afterId: number, limit: number) => Promise<readonly Row[]>;
 
 function deviceColumns() {
   return ['d.id', 'd.token', 'd.environment', 'd.locale'] as const;
 }
 
-/** One query per chunk of the audience; chunks are disjoint, so no device is yielded twice. */
-function chunkQueries(db: Kysely<Database>, appId: string, audience: Audience): PageQuery[] {
-  const base = (afterId: number, limit: number) =>
+function pageQuery(db: Kysely<Database>, appId: string, afterId: number, limit: number) {
+  return (
     db
       .selectFrom('devices as d')
       .select(deviceColumns())
@@ -44,10 +44,39 @@ function chunkQueries(db: Kysely<Database>, appId: string, audience: Audience): 
       // A device marked invalid is skipped until it registers again (DeviceStore.markInvalid).
       .where('d.invalid_since', 'is', null)
       .orderBy('d.id')
-      .limit(limit);
-  if ('all' in audience) return [(afterId, limit) => base(afterId, limit).execute()];
+      .limit(limit)
+  );
+}
+
+/**
+ * The pages of the `all` and `alias` audiences, compiled once per store (compiled-statement.ts): a
+ * broadcast to 1,000,000 devices runs the same page query a thousand times or more, and need not
+ * build and compile it with Kysely each time.
+ */
+export class AudienceStatements {
+  /** [appId, afterId, limit] */
+  readonly all = new CompiledStatement<readonly [string, number, number]>((db, slot) =>
+    pageQuery(db, slot(0), slot(1), slot(2)),
+  );
+  /** [appId, afterId, limit, alias] */
+  readonly alias = new CompiledStatement<readonly [string, number, number, string]>((db, slot) =>
+    pageQuery(db, slot(0), slot(1), slot(2)).where('d.alias', '=', slot(3)),
+  );
+}
+
+/** One query per chunk of the audience; chunks are disjoint, so no device is yielded twice. */
+function chunkQueries(
+  db: Kysely<Database>,
+  statements: AudienceStatements,
+  appId: string,
+  audience: Audience,
+): PageQuery[] {
+  const base = (afterId: number, limit: number) => pageQuery(db, appId, afterId, limit);
+  if ('all' in audience) {
+    return [(afterId, limit) => statements.all.execute<Row>(db, [appId, afterId, limit])];
+  }
   if ('alias' in audience) {
-    return [(afterId, limit) => base(afterId, limit).where('d.alias', '=', audience.alias).execute()];
+    return [(afterId, limit) => statements.alias.execute<Row>(db, [appId, afterId, limit, audience.alias])];
   }
   if ('aliases' in audience) {
     return [...chunks([...new Set(audience.aliases)].sort(), LIST_CHUNK)].map(
@@ -104,6 +133,7 @@ function chunkQueries(db: Kysely<Database>, appId: string, audience: Audience): 
 
 export async function* streamAudience(
   db: Kysely<Database>,
+  statements: AudienceStatements,
   appId: string,
   audience: Audience,
   options: StreamAudienceOptions = {},
@@ -114,7 +144,7 @@ export async function* streamAudience(
   }
   const start = decodeCursor('audience', options.after, { c: 'int', i: 'int' });
   if (!start.ok) throw new PushkeeperError('PK_ERR_CURSOR_INVALID', start.error.message);
-  const queries = chunkQueries(db, appId, audience);
+  const queries = chunkQueries(db, statements, appId, audience);
   let chunk = start.value === null ? 0 : Number(start.value.c);
   let afterId = start.value === null ? 0 : Number(start.value.i);
   while (chunk < queries.length) {

@@ -19,7 +19,7 @@ import {
   type Result,
 } from '../domain/index.ts';
 import { appExists, appNotFound } from './app-exists.ts';
-import { streamAudience } from './audience-stream.ts';
+import { AudienceStatements, streamAudience } from './audience-stream.ts';
 import type { StoreCapabilities } from './connection.ts';
 import type {
   AliasBindResult,
@@ -33,7 +33,9 @@ import type {
   PageRequest,
   RegisterResult,
 } from './contract.ts';
+import { BulkUpsert } from './bulk-upsert.ts';
 import { decodeCursor, encodeCursor, parseLimit } from './cursor.ts';
+import { DeviceRegistration } from './device-registration.ts';
 import { chunks, DEVICE_COLUMNS, toDevice, toMs } from './rows.ts';
 import type { Database } from './schema.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -83,97 +85,8 @@ export function parseDeviceInput(input: DeviceInput): Result<ParsedDeviceInput> 
   return ok(parsed);
 }
 
-const DEVICE_ROW_PARAMS = 8;
-const TAG_ROW_PARAMS = 3;
-/** Rows per statement: a few thousand bind parameters keeps statements cheap to prepare on both databases. */
-const PARAMS_PER_STATEMENT = 8_000;
-
 function deviceNotFound() {
   return fail(problem('PK_ERR_DEVICE_NOT_FOUND', 'Device not found.', 'unknown-token'));
-}
-
-/**
- * The one upsert path. `rows` must have unique tokens. Absent fields keep stored values; every
- * call refreshes last_registered_at and clears invalid_since (issue 5). Rows are grouped by which
- * fields they carry so each group is one multi-row INSERT … ON CONFLICT DO UPDATE.
- */
-async function upsertDevices(
-  trx: Kysely<Database>,
-  appId: string,
-  rows: readonly ParsedDeviceInput[],
-  at: number,
-): Promise<{ created: Set<string> }> {
-  const created = new Set<string>();
-  const groups = new Map<string, ParsedDeviceInput[]>();
-  for (const row of rows) {
-    const shape = `${row.environment !== undefined}${row.alias !== undefined}${row.tags !== undefined}${row.locale !== undefined}`;
-    const group = groups.get(shape);
-    if (group) group.push(row);
-    else groups.set(shape, [row]);
-  }
-
-  const withTags: { id: number; tags: readonly string[]; isNew: boolean }[] = [];
-  for (const group of groups.values()) {
-    // In token order, consecutive rows land on neighbouring pages of the (app, token) index
-    // instead of a random page each: fewer pages dirtied per transaction.
-    if (group.length > 1) group.sort((x, y) => (x.token < y.token ? -1 : x.token > y.token ? 1 : 0));
-    const sample = group[0]!;
-    for (const part of chunks(group, Math.floor(PARAMS_PER_STATEMENT / DEVICE_ROW_PARAMS))) {
-      const inserted = await trx
-        .insertInto('devices')
-        .values(
-          part.map((row) => ({
-            app_id: appId,
-            token: row.token,
-            environment: row.environment ?? 'production',
-            alias: row.alias ?? null,
-            tags: JSON.stringify(row.tags ?? []),
-            locale: row.locale ?? null,
-            created_at: at,
-            last_registered_at: at,
-          })),
-        )
-        .onConflict((conflict) =>
-          conflict.columns(['app_id', 'token']).doUpdateSet((eb) => ({
-            last_registered_at: eb.ref('excluded.last_registered_at'),
-            registrations: eb('devices.registrations', '+', 1),
-            invalid_since: null,
-            invalid_reason: null,
-            ...(sample.environment !== undefined ? { environment: eb.ref('excluded.environment') } : {}),
-            ...(sample.alias !== undefined ? { alias: eb.ref('excluded.alias') } : {}),
-            ...(sample.tags !== undefined ? { tags: eb.ref('excluded.tags') } : {}),
-            ...(sample.locale !== undefined ? { locale: eb.ref('excluded.locale') } : {}),
-          })),
-        )
-        .returning(['id', 'token', 'registrations'])
-        .execute();
-      for (const row of inserted) if (Number(row.registrations) === 1) created.add(row.token);
-      if (sample.tags !== undefined) {
-        const byToken = new Map(part.map((row) => [row.token as string, row.tags ?? []]));
-        for (const row of inserted) {
-          withTags.push({
-            id: Number(row.id),
-            tags: byToken.get(row.token) ?? [],
-            isNew: created.has(row.token),
-          });
-        }
-      }
-    }
-  }
-
-  if (withTags.length > 0) {
-    const replaced = withTags.filter((row) => !row.isNew).map((row) => row.id);
-    for (const part of chunks(replaced, 1000)) {
-      await trx.deleteFrom('device_tags').where('device_id', 'in', part).execute();
-    }
-    const tagRows = withTags.flatMap((row) =>
-      row.tags.map((tag) => ({ app_id: appId, tag, device_id: row.id })),
-    );
-    for (const part of chunks(tagRows, Math.floor(PARAMS_PER_STATEMENT / TAG_ROW_PARAMS))) {
-      await trx.insertInto('device_tags').values(part).execute();
-    }
-  }
-  return { created };
 }
 
 /** Later entries for the same token override earlier ones field by field (as sequential calls would). */
@@ -237,15 +150,29 @@ const STATISTICS_AFTER_ROWS = 10_000;
 export class SqlDeviceStore implements DeviceStore {
   readonly #db: Kysely<Database>;
   readonly #capabilities: Pick<StoreCapabilities, 'refreshStatistics' | 'withBulkWriteCache' | 'groupCommit'>;
+  /** The import's statements, compiled once per shape and size (bulk-upsert.ts). */
+  readonly #bulkUpsert: BulkUpsert;
+  /** The hot audience page queries, compiled once (audience-stream.ts). */
+  readonly #audiencePages = new AudienceStatements();
   /** Registrations of one event-loop turn share a transaction (SQLite; see group-commit.ts). */
   readonly #registrations: GroupCommit<Registration, Result<RegisterResult>>;
+  /** The register call's statements, compiled once (device-registration.ts). */
+  readonly #registration = new DeviceRegistration();
 
   constructor(
     db: Kysely<Database>,
-    capabilities: Pick<StoreCapabilities, 'refreshStatistics' | 'withBulkWriteCache' | 'groupCommit'>,
+    capabilities: Pick<
+      StoreCapabilities,
+      'refreshStatistics' | 'withBulkWriteCache' | 'groupCommit' | 'maxBindParameters' | 'rowLocks'
+    >,
   ) {
     this.#db = db;
     this.#capabilities = capabilities;
+    this.#bulkUpsert = new BulkUpsert({
+      maxBindParameters: capabilities.maxBindParameters,
+      // No row locks: BEGIN IMMEDIATE serialises writers (connection.ts).
+      serialWriters: !capabilities.rowLocks,
+    });
     this.#registrations = new GroupCommit({
       db,
       maxGroup: MAX_GROUP_COMMIT,
@@ -258,10 +185,10 @@ export class SqlDeviceStore implements DeviceStore {
     const parsed = parseDeviceInput(input);
     if (!parsed.ok) return parsed;
     const atMs = toMs(at);
-    if (!this.#capabilities.groupCommit) {
-      return this.#db.transaction().execute((trx) => this.#registerIn(trx, appId, parsed.value, atMs));
-    }
-    return this.#registrations.submit({ appId, input: parsed.value, atMs });
+    if (this.#capabilities.groupCommit) return this.#registrations.submit({ appId, input: parsed.value, atMs });
+    // Without tags the call is one statement, atomic by itself: no transaction round trips.
+    if (parsed.value.tags === undefined) return this.#registerIn(this.#db, appId, parsed.value, atMs);
+    return this.#db.transaction().execute((trx) => this.#registerIn(trx, appId, parsed.value, atMs));
   }
 
   async #registerIn(
@@ -270,10 +197,9 @@ export class SqlDeviceStore implements DeviceStore {
     input: ParsedDeviceInput,
     atMs: number,
   ): Promise<Result<RegisterResult>> {
-    if (!(await appExists(trx, appId))) return appNotFound();
-    const { created } = await upsertDevices(trx, appId, [input], atMs);
-    const device = await this.#read(trx, appId, input.token);
-    return ok({ device: device!, created: created.size === 1 });
+    const row = await this.#registration.register(trx, appId, input, atMs);
+    if (row === null) return appNotFound();
+    return ok({ device: toDevice(row), created: Number(row.registrations) === 1 });
   }
 
   async #read(db: Kysely<Database>, appId: string, token: string): Promise<Device | null> {
@@ -479,7 +405,7 @@ export class SqlDeviceStore implements DeviceStore {
   }
 
   streamAudience: DeviceStore['streamAudience'] = (appId, audience, options) =>
-    streamAudience(this.#db, appId, audience, options);
+    streamAudience(this.#db, this.#audiencePages, appId, audience, options);
 
   async import(
     appId: string,
@@ -501,9 +427,11 @@ export class SqlDeviceStore implements DeviceStore {
       const rows = mergeByToken(batch);
       batch = [];
       const atMs = toMs(options.at ?? new Date());
-      const result = await this.#db.transaction().execute((trx) => upsertDevices(trx, appId, rows, atMs));
-      created += result.created.size;
-      updated += rows.length - result.created.size;
+      const result = await this.#db
+        .transaction()
+        .execute((trx) => this.#bulkUpsert.upsert(trx, appId, rows, atMs));
+      created += result.created;
+      updated += rows.length - result.created;
       options.onProgress?.({ created, updated, rejected });
     };
     // cache_size is a cap, not an allocation: a three-line import costs nothing extra.
@@ -554,12 +482,16 @@ export class SqlDeviceStore implements DeviceStore {
 
   async markSuccess(appId: string, tokens: readonly DeviceToken[], at: Date): Promise<void> {
     const atMs = toMs(at);
-    for (const part of chunks([...new Set(tokens)], 1000)) {
+    for (const part of chunks([...new Set(tokens)], 1024)) {
+      // The list is padded to a power of two (repeating a token changes nothing), so that chunks of
+      // varying sizes share a few SQL texts and the driver prepares each once.
+      const size = part.length <= 1 ? 1 : 2 ** Math.ceil(Math.log2(part.length));
+      const padded = part.length === size ? part : [...part, ...new Array<DeviceToken>(size - part.length).fill(part.at(-1)!)];
       await this.#db
         .updateTable('devices')
         .set({ last_success_at: atMs })
         .where('app_id', '=', appId)
-        .where('token', 'in', part)
+        .where('token', 'in', padded)
         .execute();
     }
   }

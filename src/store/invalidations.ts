@@ -9,7 +9,7 @@
  * Policy: a removed device is deleted (PRODUCT.md: "removed"), and an `invalidations` row with
  * outcome `removed` is written in the same transaction; that row is what the app backend syncs.
  */
-import type { Insertable, Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { type DeviceToken, ok, type Result } from '../domain/index.ts';
 import type {
   Invalidation,
@@ -23,9 +23,10 @@ import type {
   PageRequest,
 } from './contract.ts';
 import { decodeCursor, encodeCursor, parseLimit } from './cursor.ts';
-import { chunks, toDate, toMs } from './rows.ts';
-import type { Database, InvalidationsTable } from './schema.ts';
+import { toDate, toMs } from './rows.ts';
+import type { Database } from './schema.ts';
 import type { StoreCapabilities } from './connection.ts';
+import { SizedStatements } from './sized-statements.ts';
 
 type Report = { readonly token: DeviceToken } & InvalidationReport;
 
@@ -41,91 +42,171 @@ export function decideInvalidation(
 
 /**
  * Reports per transaction. Deleting 10% of an app's devices at random touches nearly every page of
- * the devices table and its indexes; each commit writes the pages it dirtied to the WAL, so fewer,
- * larger transactions write each page fewer times (measured in docs/store.md).
+ * the devices table and its indexes; each commit writes every page it dirtied to the WAL (and the
+ * checkpoint after it writes them again), so one transaction for a whole feedback poll (100,000
+ * tuples) writes each page once instead of once per batch (docs/store.md has the measurements).
  */
-const DEFAULT_BATCH = 50_000;
+const DEFAULT_BATCH = 100_000;
 const MAX_BATCH = 100_000;
 /** Calls with more reports than this run with the bulk-write page cache. */
 const BULK_CACHE_FROM = 1000;
 /** Tokens or ids per statement: far below every bind-parameter limit, cheap to prepare. */
-const LOOKUP_CHUNK = 5000;
+const LOOKUP_CHUNK = 4096;
+/** Invalidation records per INSERT: 7 parameters each (app id and time repeat), 28,672 in all. */
+const RECORD_CHUNK = 4096;
+
+interface DeviceRef {
+  readonly id: number;
+  readonly token: string;
+  readonly last_registered_at: number;
+}
+
+interface RecordRow {
+  readonly token: string;
+  readonly reason: string;
+  readonly source: string;
+  readonly outcome: 'removed' | 'stale';
+  readonly reportedAt: number;
+}
+
+/**
+ * The batch's statements, each compiled once per piece size (sized-statements.ts): a feedback poll
+ * runs them over 100,000 reports, and need not build them with Kysely every time nor prepare a new
+ * SQL text for every list length. One set per store: the SQL text is its database's.
+ */
+class BatchStatements {
+  /** [appId, ...tokens] → the devices among them (locked when the database has row locks). */
+  readonly lookup: SizedStatements<string>;
+  /** [appId, ...tokens] → the tokens among them whose removal was recorded. */
+  readonly recorded: SizedStatements<string>;
+  /** [appId, ...ids] */
+  readonly remove: SizedStatements<number>;
+  /** [appId, removedAt, ...records] */
+  readonly record: SizedStatements<RecordRow>;
+
+  constructor(rowLocks: boolean) {
+    const tokens = (items: readonly string[]) => items;
+    this.lookup = new SizedStatements({
+      max: LOOKUP_CHUNK,
+      values: tokens,
+      build: (size) => (db, slot) => {
+        const select = db
+          .selectFrom('devices')
+          .select(['id', 'token', 'last_registered_at'])
+          .where('app_id', '=', slot(0))
+          .where('token', 'in', slots(slot, 1, size));
+        // Lock the rows we decide on: a registration committing between this read and the delete
+        // below waits for us, then finds the device gone and creates it anew — never a refreshed
+        // device deleted. (SQLite needs none: BEGIN IMMEDIATE serialises writers.)
+        return rowLocks ? select.forUpdate() : select;
+      },
+    });
+    this.recorded = new SizedStatements({
+      max: LOOKUP_CHUNK,
+      values: tokens,
+      build: (size) => (db, slot) =>
+        db
+          .selectFrom('invalidations')
+          .select('token')
+          .where('app_id', '=', slot(0))
+          .where('outcome', '=', 'removed')
+          .where('token', 'in', slots(slot, 1, size)),
+    });
+    this.remove = new SizedStatements({
+      max: LOOKUP_CHUNK,
+      values: (ids: readonly number[]) => ids,
+      build: (size) => (db, slot) =>
+        db
+          .deleteFrom('devices')
+          .where('app_id', '=', slot(0))
+          .where('id', 'in', slots(slot, 1, size)),
+    });
+    this.record = new SizedStatements({
+      max: RECORD_CHUNK,
+      values: (records: readonly RecordRow[]) => {
+        const values: unknown[] = [];
+        for (const r of records) values.push(r.token, r.reason, r.source, r.outcome, r.reportedAt);
+        return values;
+      },
+      build: (size) => (db, slot) =>
+        db
+          .insertInto('invalidations')
+          .values(
+            Array.from({ length: size }, (_, i) => ({
+              app_id: slot(0),
+              removed_at: slot(1),
+              token: slot(2 + i * 5),
+              reason: slot(3 + i * 5),
+              source: slot(4 + i * 5),
+              outcome: slot(5 + i * 5),
+              reported_at: slot(6 + i * 5),
+            })),
+          )
+          .onConflict((conflict) =>
+            conflict.columns(['app_id', 'token', 'outcome', 'reported_at']).doNothing(),
+          ),
+    });
+  }
+}
+
+/** `count` consecutive slots from `first`. */
+function slots(slot: (index: number) => never, first: number, count: number): never[] {
+  return Array.from({ length: count }, (_, i) => slot(first + i));
+}
 
 /** Applies the rule to one batch in one transaction; the batch must not repeat a token. */
 async function applyBatch(
   trx: Kysely<Database>,
-  rowLocks: boolean,
+  statements: BatchStatements,
   appId: string,
   batch: readonly Report[],
   now: number,
 ): Promise<InvalidationOutcome[]> {
-  // Sorted, so consecutive statements walk neighbouring index pages.
-  const tokens = batch.map((report) => report.token as string).sort();
+  // Every statement below walks its index in key order: sorted tokens land on neighbouring pages
+  // of the (app, token) index, sorted ids on neighbouring table pages. (The default sort compares
+  // strings natively, without a comparator call per pair.)
+  const reportOf = new Map<string, Report>();
+  for (const report of batch) reportOf.set(report.token, report);
+  const tokens = [...reportOf.keys()].sort();
   const devices = new Map<string, { id: number; lastRegisteredAt: number }>();
-  for (const part of chunks(tokens, LOOKUP_CHUNK)) {
-    let select = trx
-      .selectFrom('devices')
-      .select(['id', 'token', 'last_registered_at'])
-      .where('app_id', '=', appId)
-      .where('token', 'in', part);
-    // Lock the rows we decide on: a registration committing between this read and the delete below
-    // waits for us, then finds the device gone and creates it anew — never a refreshed device deleted.
-    if (rowLocks) select = select.forUpdate();
-    for (const row of await select.execute()) {
-      devices.set(row.token, { id: Number(row.id), lastRegisteredAt: Number(row.last_registered_at) });
-    }
+  for (const row of await statements.lookup.execute<DeviceRef>(trx, tokens, [appId])) {
+    devices.set(row.token, { id: Number(row.id), lastRegisteredAt: Number(row.last_registered_at) });
   }
   const missing = tokens.filter((token) => !devices.has(token));
   const recorded = new Set<string>();
-  for (const part of chunks(missing, LOOKUP_CHUNK)) {
-    for (const row of await trx
-      .selectFrom('invalidations')
-      .select('token')
-      .where('app_id', '=', appId)
-      .where('outcome', '=', 'removed')
-      .where('token', 'in', part)
-      .execute()) {
+  if (missing.length > 0) {
+    for (const row of await statements.recorded.execute<{ token: string }>(trx, missing, [appId])) {
       recorded.add(row.token);
     }
   }
 
-  const outcomes = batch.map((report) =>
-    decideInvalidation(devices.get(report.token) ?? null, toMs(report.at), recorded.has(report.token)),
-  );
-  const toRemove = batch.filter((_, index) => outcomes[index] === 'removed');
-
-  const ids = toRemove.map((report) => devices.get(report.token)!.id).sort((x, y) => x - y);
-  for (const part of chunks(ids, LOOKUP_CHUNK)) {
-    await trx.deleteFrom('devices').where('app_id', '=', appId).where('id', 'in', part).execute();
-  }
-
-  const records: Insertable<InvalidationsTable>[] = [];
-  for (const [index, outcome] of outcomes.entries()) {
+  const outcomeOf = new Map<string, InvalidationOutcome>();
+  const ids = new Float64Array(devices.size);
+  let removals = 0;
+  const records: RecordRow[] = [];
+  for (const token of tokens) {
+    const report = reportOf.get(token)!;
+    const device = devices.get(token) ?? null;
+    const outcome = decideInvalidation(device, toMs(report.at), recorded.has(token));
+    outcomeOf.set(token, outcome);
     if (outcome !== 'removed' && outcome !== 'kept-reregistered') continue;
-    const report = batch[index]!;
+    if (outcome === 'removed') ids[removals++] = device!.id;
     records.push({
-      app_id: appId,
-      token: report.token,
+      token,
       reason: report.reason,
       source: report.source,
       outcome: outcome === 'removed' ? 'removed' : 'stale',
-      reported_at: toMs(report.at),
-      removed_at: now,
+      reportedAt: toMs(report.at),
     });
   }
-  for (const part of chunks(records, 1000)) {
-    await trx
-      .insertInto('invalidations')
-      .values(part)
-      .onConflict((conflict) => conflict.columns(['app_id', 'token', 'outcome', 'reported_at']).doNothing())
-      .execute();
-  }
-  return outcomes;
+  await statements.remove.execute(trx, Array.from(ids.subarray(0, removals).sort()), [appId]);
+  await statements.record.execute(trx, records, [appId, now]);
+  return batch.map((report) => outcomeOf.get(report.token)!);
 }
 
 export class SqlInvalidationStore implements InvalidationStore {
   readonly #db: Kysely<Database>;
-  readonly #rowLocks: boolean;
+  readonly #statements: BatchStatements;
   readonly #capabilities: Pick<StoreCapabilities, 'withBulkWriteCache'>;
 
   constructor(
@@ -133,7 +214,7 @@ export class SqlInvalidationStore implements InvalidationStore {
     capabilities: Pick<StoreCapabilities, 'rowLocks' | 'withBulkWriteCache'>,
   ) {
     this.#db = db;
-    this.#rowLocks = capabilities.rowLocks;
+    this.#statements = new BatchStatements(capabilities.rowLocks);
     this.#capabilities = capabilities;
   }
 
@@ -145,7 +226,7 @@ export class SqlInvalidationStore implements InvalidationStore {
   ): Promise<InvalidationOutcome> {
     const [outcome] = await this.#db
       .transaction()
-      .execute((trx) => applyBatch(trx, this.#rowLocks, appId, [{ token, ...report }], toMs(now)));
+      .execute((trx) => applyBatch(trx, this.#statements, appId, [{ token, ...report }], toMs(now)));
     return outcome!;
   }
 
@@ -173,7 +254,7 @@ export class SqlInvalidationStore implements InvalidationStore {
         const now = toMs(options.now ?? new Date());
         const outcomes = await this.#db
           .transaction()
-          .execute((trx) => applyBatch(trx, this.#rowLocks, appId, current, now));
+          .execute((trx) => applyBatch(trx, this.#statements, appId, current, now));
         for (const [index, outcome] of outcomes.entries()) {
           options.onOutcome?.(current[index]!, outcome);
           if (outcome === 'removed') counts.removed += 1;
