@@ -11,6 +11,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeyScope, Store } from '../store/contract.ts';
 import { bearerToken, hashApiKey, sha256HexEqual } from './api-keys.ts';
+import type { KeyCache } from './key-cache.ts';
 import { sendError } from './problem-reply.ts';
 import type { TokenBucketLimiter } from './rate-limit.ts';
 
@@ -37,13 +38,18 @@ declare module 'fastify' {
 
 export interface AccessControlOptions {
   readonly store: Store;
+  /** Key lookups by hash, reused for a bounded time (key-cache.ts). */
+  readonly keys: KeyCache;
   readonly adminTokenSha256: string;
   readonly perKeyLimiter: TokenBucketLimiter;
   readonly now: () => Date;
   readonly nowMs: () => number;
 }
 
-/** last_used_at is tracked per minute; this keeps the store from being asked on every request. */
+/**
+ * last_used_at is tracked per minute: each process writes it at most once per key per minute (the
+ * store's touch also skips the write when another process did it within the minute).
+ */
 const TOUCH_INTERVAL_MS = 60_000;
 
 export function createAccessControl(options: AccessControlOptions) {
@@ -55,7 +61,7 @@ export function createAccessControl(options: AccessControlOptions) {
     const sha256 = hashApiKey(secret);
     if (sha256HexEqual(sha256, options.adminTokenSha256)) return { kind: 'admin', keyId: null };
     // The lookup is by the hash of a 256-bit secret: timing reveals nothing usable about the key.
-    const key = await options.store.keys.findByHash(sha256);
+    const key = await options.keys.find(sha256);
     if (key === null || key.revokedAt !== null) return null;
     touch(key.id);
     if (key.scope === 'admin' || key.appId === null) return { kind: 'admin', keyId: key.id };

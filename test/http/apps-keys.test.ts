@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KEY_CACHE_TTL_MS } from '../../src/http/key-cache.ts';
 import { bearer, createApp, createHarness, type Harness, P8_KEY } from './harness.ts';
 
 let h: Harness;
@@ -321,6 +322,51 @@ describe('keys', () => {
       headers: bearer(app.apiKey),
     });
     expect(unknown.json().error.code).toBe('PK_ERR_KEY_NOT_FOUND');
+  });
+
+  it('a revocation or app deletion through another API process takes effect there within the key cache bound', async () => {
+    // Two API processes on one database: `other` reuses key lookups for KEY_CACHE_TTL_MS of its clock.
+    let clockMs = Date.parse('2026-05-01T00:00:00Z');
+    const other = await createHarness({}, { sameDatabaseAs: h, nowMs: () => clockMs });
+    try {
+      const app = await createApp(h);
+      const list = (key: string) =>
+        other.app.inject({ method: 'GET', url: `/v1/apps/${app.id}/devices`, headers: bearer(key) });
+      expect((await list(app.apiKey)).statusCode).toBe(200);
+      const keys = await h.store.keys.list(app.id);
+      const server = keys.find((k) => k.scope === 'server')!;
+      expect(await h.store.keys.revoke(app.id, server.id)).toBe(true);
+
+      // Still within the bound: the other process has not looked again yet.
+      clockMs += KEY_CACHE_TTL_MS - 1;
+      expect((await list(app.apiKey)).statusCode).toBe(200);
+      clockMs += 1;
+      const refused = await list(app.apiKey);
+      expect(refused.statusCode).toBe(401);
+      expect(refused.json().error.code).toBe('PK_ERR_UNAUTHENTICATED');
+
+      // An app deleted elsewhere: its publishable key stops working here within the same bound.
+      const register = () =>
+        other.app.inject({
+          method: 'PUT',
+          url: `/v1/apps/${app.id}/devices/${'ab'.repeat(32)}`,
+          headers: bearer(app.publishableKey),
+          payload: {},
+        });
+      expect((await register()).statusCode).toBe(201);
+      expect(
+        (await h.app.inject({ method: 'DELETE', url: `/v1/apps/${app.id}`, headers: bearer(h.adminToken) }))
+          .statusCode,
+      ).toBe(204);
+      // Within the bound the cached key still authenticates, but the store refuses the write: the app is gone.
+      const stale = await register();
+      expect(stale.statusCode).toBe(404);
+      expect(stale.json().error.code).toBe('PK_ERR_APP_NOT_FOUND');
+      clockMs += KEY_CACHE_TTL_MS;
+      expect((await register()).statusCode).toBe(401);
+    } finally {
+      await other.close();
+    }
   });
 
   it('validates the scope and refuses publishable keys', async () => {

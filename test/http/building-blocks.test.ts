@@ -2,9 +2,11 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bearerToken, generateApiKey, hashApiKey, sha256HexEqual } from '../../src/http/api-keys.ts';
+import { KeyCache } from '../../src/http/key-cache.ts';
 import { maskUrl, scrubSecrets } from '../../src/http/log-scrub.ts';
 import { ndjsonLines } from '../../src/http/ndjson-lines.ts';
 import { TokenBucketLimiter } from '../../src/http/rate-limit.ts';
+import type { ApiKey } from '../../src/store/contract.ts';
 
 describe('TokenBucketLimiter', () => {
   it('allows a burst up to capacity, then refills over time', () => {
@@ -105,5 +107,64 @@ describe('API keys', () => {
     expect(bearerToken('bearer  abc ')).toBe('abc');
     expect(bearerToken('Basic abc')).toBeNull();
     expect(bearerToken(undefined)).toBeNull();
+  });
+});
+
+describe('KeyCache', () => {
+  const key: ApiKey = {
+    id: 'key_1',
+    appId: 'app_1',
+    scope: 'server',
+    prefix: 'pk_server_abcd',
+    createdAt: new Date(0),
+    lastUsedAt: null,
+    revokedAt: null,
+  };
+
+  it('shares one lookup between concurrent requests and looks again after ttlMs or a clear', async () => {
+    let now = 0;
+    const looked: string[] = [];
+    const cache = new KeyCache({
+      lookup: async (sha256) => {
+        looked.push(sha256);
+        return sha256 === 'a' ? key : null;
+      },
+      nowMs: () => now,
+      ttlMs: 1000,
+    });
+    expect(await Promise.all([cache.find('a'), cache.find('a'), cache.find('b')])).toEqual([key, key, null]);
+    expect(looked).toEqual(['a', 'b']);
+    now += 999;
+    await cache.find('a');
+    await cache.find('b');
+    expect(looked).toEqual(['a', 'b']);
+    now += 1;
+    await cache.find('a');
+    expect(looked).toEqual(['a', 'b', 'a']);
+    cache.clear();
+    await cache.find('a');
+    expect(looked).toEqual(['a', 'b', 'a', 'a']);
+  });
+
+  it('keeps no failed lookup, and at most maxEntries hashes', async () => {
+    let fail = true;
+    let lookups = 0;
+    const cache = new KeyCache({
+      lookup: async () => {
+        lookups += 1;
+        if (fail) throw new Error('store unavailable');
+        return key;
+      },
+      nowMs: () => 0,
+      maxEntries: 2,
+    });
+    await expect(cache.find('a')).rejects.toThrow('store unavailable');
+    fail = false;
+    expect(await cache.find('a')).toEqual(key);
+    await cache.find('b');
+    await cache.find('c');
+    expect(lookups).toBe(4);
+    await cache.find('a'); // dropped as the oldest when 'c' came in
+    expect(lookups).toBe(5);
   });
 });

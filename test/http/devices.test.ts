@@ -44,6 +44,29 @@ describe('PUT /v1/apps/:app/devices/:token', () => {
     );
   });
 
+  it('a refresh with tags replaces the tags (listing by tag follows); one without keeps them', async () => {
+    const token = tokenFor(0xab1);
+    const byTag = async (tag: string) =>
+      (
+        await h.app.inject({
+          method: 'GET',
+          url: `/v1/apps/${app.id}/devices?tag=${tag}`,
+          headers: bearer(app.apiKey),
+        })
+      )
+        .json()
+        .items.map((d: { token: string }) => d.token);
+    expect((await put(token, { tags: ['old-a', 'old-b'] })).statusCode).toBe(201);
+    const replaced = await put(token, { tags: ['new'] });
+    expect(replaced.statusCode).toBe(200);
+    expect(replaced.json().tags).toEqual(['new']);
+    expect(await byTag('old-a')).toEqual([]);
+    expect(await byTag('new')).toEqual([token]);
+    const kept = await put(token, { alias: 'tagged' });
+    expect(kept.json()).toMatchObject({ alias: 'tagged', tags: ['new'] });
+    expect(await byTag('new')).toEqual([token]);
+  });
+
   it('accepts an empty body and no body (a plain refresh)', async () => {
     const noBody = await h.app.inject({
       method: 'PUT',

@@ -103,6 +103,9 @@ export interface Harness {
   readonly adminToken: string;
   readonly logLines: string[];
   readonly registry: Registry;
+  /** The SQLite file: a second harness may open it as another API process would. */
+  readonly databasePath: string;
+  readonly secretKey: Buffer;
   shuttingDown: boolean;
   storeReady: boolean;
   close(): Promise<void>;
@@ -113,9 +116,17 @@ export const allLogLines: string[] = [];
 
 export async function createHarness(
   overrides: Partial<Record<keyof Config, unknown>> = {},
+  options: {
+    /** Share another harness's database (and its secret key), like a second API process. */
+    readonly sameDatabaseAs?: Harness;
+    /** The app's millisecond clock (rate limits, key cache); Date.now when absent. */
+    readonly nowMs?: () => number;
+  } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'pk-http-'));
-  const store = openStore({ url: `sqlite:${join(dir, 'pk.db')}`, secretKey: randomBytes(32) });
+  const databasePath = options.sameDatabaseAs?.databasePath ?? join(dir, 'pk.db');
+  const secretKey = options.sameDatabaseAs?.secretKey ?? randomBytes(32);
+  const store = openStore({ url: `sqlite:${databasePath}`, secretKey });
   await store.migrate();
   const config = loadConfig({ env: {}, overrides: { dataDir: dir, ...overrides } });
   const logLines: string[] = [];
@@ -146,6 +157,7 @@ export async function createHarness(
     metrics: { registry },
     adminTokenSha256: hashApiKey(adminToken),
     isShuttingDown: () => state.shuttingDown,
+    ...(options.nowMs ? { nowMs: options.nowMs } : {}),
   });
   await app.ready();
   const harness: Harness = {
@@ -156,6 +168,8 @@ export async function createHarness(
     adminToken,
     logLines,
     registry,
+    databasePath,
+    secretKey,
     get shuttingDown() {
       return state.shuttingDown;
     },

@@ -175,6 +175,8 @@ export const appRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (a
     async (request, reply) => {
       const deleted = await store.apps.delete(request.params.app);
       if (!deleted) return sendError(reply, 'PK_ERR_APP_NOT_FOUND');
+      // Its keys went with it: no cached lookup may still authenticate them.
+      context.keyCache.clear();
       request.log.info({ appId: request.params.app }, 'app deleted');
       return reply.code(204).send(null);
     },

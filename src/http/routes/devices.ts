@@ -46,8 +46,9 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async
         response: { 200: DeviceSchema, 201: DeviceSchema, ...errorResponses(400, 403, 404) },
       },
       // A refresh needs no body: an absent body means "keep every field".
-      preValidation: async (request) => {
+      preValidation: (request, _reply, done) => {
         if (request.body === undefined || request.body === null) (request as { body: unknown }).body = {};
+        done();
       },
     },
     async (request, reply) => {

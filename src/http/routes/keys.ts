@@ -72,7 +72,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (a
       config: { access: 'server' },
       schema: {
         tags: ['keys'],
-        summary: 'Revoke a key; it stops working at once.',
+        summary: 'Revoke a key; it stops working at once on this server, within 1 s on other API processes.',
         params: KeyParams,
         response: { 204: Type.Null({ description: 'Revoked.' }), ...errorResponses(403, 404) },
       },
@@ -80,6 +80,8 @@ export const keyRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (a
     async (request, reply) => {
       const revoked = await store.keys.revoke(request.params.app, request.params.keyId, context.now());
       if (!revoked) return sendError(reply, 'PK_ERR_KEY_NOT_FOUND');
+      // After the write, not before: a lookup cached in between would still see the key unrevoked.
+      context.keyCache.clear();
       request.log.info({ appId: request.params.app, keyId: request.params.keyId }, 'api key revoked');
       return reply.code(204).send(null);
     },
