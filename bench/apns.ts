@@ -3,7 +3,9 @@
  * node:http2 client, each sending the same notifications to the mock APNs server (accept-all mode,
  * its own process), each in its own process so peak RSS is its own. The three run in turn, RUNS
  * times; the table shows medians and the ratios the issue sets as targets, and is written into
- * docs/benchmarks.md between the APNs markers.
+ * docs/benchmarks.md between the APNs markers. Every client process runs the compiled JavaScript of
+ * the harness (and of Pushkeeper's client), as an installed Pushkeeper runs its build: Node's type
+ * stripping would add ~35 MB to each process's RSS, the same for the three clients.
  *
  * Environment: BENCH_COUNT (default 100000), BENCH_RUNS (3), BENCH_CONCURRENCY (1000, streams in
  * flight for our client and the raw one), BENCH_CONNECTIONS (our pool size, 2), BENCH_CLIENTS
@@ -13,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { firstLine, ROOT, writeBenchSection } from './support.ts';
+import { compileForChild, firstLine, ROOT, writeBenchSection } from './support.ts';
 
 interface RunResult {
   client: string;
@@ -39,10 +41,12 @@ const LABELS: Record<string, string> = {
   raw: 'raw node:http2',
 };
 
+const build = await compileForChild(join(root, 'bench/apns-client.ts'));
+
 async function runClient(name: string, url: string, caFile: string): Promise<RunResult> {
   const child = spawn(
     node,
-    [join(root, 'bench/apns-client.ts'), name, url, caFile, String(count), String(concurrency), String(connections)],
+    [build.entry, name, url, caFile, String(count), String(concurrency), String(connections)],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return JSON.parse(await firstLine(child)) as RunResult;
@@ -90,7 +94,7 @@ try {
   }
   if (ours && raw) ratios.push(`- throughput vs raw node:http2: **${(ours.perSecond / Math.max(1, raw.perSecond)).toFixed(2)}×** (target ≥ 0.95×)`);
   const table = [
-    `${count.toLocaleString('en-US')} notifications per client and run, ${runs} runs, medians; mock APNs server in accept-all mode in its own process; each client in its own process. Our client: ${connections} connections, ${concurrency} in flight (sendMany); raw client: one connection, ${concurrency} streams in flight; node-apn: \`provider.send(note, tokens)\` with ${concurrency} recipients at a time.`,
+    `${count.toLocaleString('en-US')} notifications per client and run, ${runs} runs, medians; mock APNs server in accept-all mode in its own process; each client in its own process, running the compiled harness. Our client: ${connections} connections, ${concurrency} in flight (sendMany); raw client: one connection, ${concurrency} streams in flight; node-apn: \`provider.send(note, tokens)\` with ${concurrency} recipients at a time.`,
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z.`,
     '',
     '| client | notifications/s (median) | peak RSS MB (median) | failures per run |',
@@ -105,4 +109,5 @@ try {
   mock.stdin?.end();
   mock.kill('SIGTERM');
   rmSync(dir, { recursive: true, force: true });
+  build.dispose();
 }
