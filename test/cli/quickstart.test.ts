@@ -96,10 +96,25 @@ beforeAll(async () => {
   env = { ...env, PUSHKEEPER_URL: apiUrl, MOCK_URL: mockUrl };
 }, 30_000);
 
-afterAll(() => {
-  for (const child of children) child.kill('SIGTERM');
+afterAll(async () => {
+  // Wait for each process to finish its graceful stop while its output is still read; a process
+  // whose output pipe was closed first was seen hanging in its exit-time log flush (Atomics.wait).
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+          child.once('exit', () => {
+            clearTimeout(force);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
   rmSync(dir, { recursive: true, force: true });
-});
+}, 30_000);
 
 it('runs the quickstart: app on the mock, two devices for one alias, push, one token removed', async () => {
   const created = await cli([
