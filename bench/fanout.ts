@@ -4,13 +4,19 @@
  * APNs client sending the same count to the same mock in the same run. Targets (issue 6):
  * pipeline ≥ 75% of the bare client's throughput, pipeline process peak RSS ≤ 250 MB and flat.
  *
+ * Both measured processes, the pipeline's and the bare client's, run as compiled JavaScript (tsc into
+ * .bench-out/, like the installed `pushkeeper` runs dist/) with the same Node flags: type stripping
+ * alone costs a process that runs .ts sources ~35 MB, and V8 sizes its young generation by the
+ * allocation rate (up to 128 MB at these rates) unless --max-semi-space-size caps it.
+ *
  * Environment: BENCH_SQLITE_COUNT (default 1,000,000), BENCH_PG_COUNT (200,000; 0 skips PostgreSQL),
+ * BENCH_NODE_FLAGS (default `--max-semi-space-size=16`, for both measured processes),
  * BENCH_WRITE=0 to skip writing docs/benchmarks.md.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBenchDatabase, firstLine, ROOT, writeBenchSection } from './support.ts';
 
@@ -18,12 +24,37 @@ const root = ROOT;
 const node = process.execPath;
 const sqliteCount = Number(process.env['BENCH_SQLITE_COUNT'] ?? 1_000_000);
 const pgCount = Number(process.env['BENCH_PG_COUNT'] ?? 200_000);
+const nodeFlags = (process.env['BENCH_NODE_FLAGS'] ?? '--max-semi-space-size=16').split(' ').filter(Boolean);
 
-async function run(script: string, args: string[]): Promise<Record<string, unknown>> {
-  const child = spawn(node, [join(root, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function run(script: string, args: string[], flags: readonly string[] = []): Promise<Record<string, unknown>> {
+  const child = spawn(node, [...flags, script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   return JSON.parse(await firstLine(child)) as Record<string, unknown>;
 }
 
+/**
+ * Compiles the two measured scripts (and the sources they import) to JavaScript under .bench-out/,
+ * inside the repository so that their imports resolve to its node_modules.
+ */
+function compileMeasured(): { pipeline: string; client: string } {
+  const out = join(root, '.bench-out', 'fanout');
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const tsconfig = join(out, 'tsconfig.json');
+  writeFileSync(
+    tsconfig,
+    JSON.stringify({
+      extends: join(root, 'tsconfig.json'),
+      compilerOptions: { noEmit: false, outDir: join(out, 'js'), rootDir: root, declaration: false, sourceMap: false },
+      files: [join(root, 'bench/fanout-pipeline.ts'), join(root, 'bench/apns-client.ts')],
+      include: [],
+    }),
+  );
+  execFileSync(node, [join(root, 'node_modules/typescript/bin/tsc'), '-p', tsconfig], { stdio: 'inherit' });
+  return { pipeline: join(out, 'js/bench/fanout-pipeline.js'), client: join(out, 'js/bench/apns-client.js') };
+}
+
+const measured = compileMeasured();
+const loadBefore = loadavg()[0]!;
 const dir = mkdtempSync(join(tmpdir(), 'pk-bench-fanout-'));
 const mock = spawn(node, [join(root, 'bench/apns-mock.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
 const rows: string[] = [];
@@ -47,17 +78,17 @@ try {
     });
   }
   for (const c of cases) {
-    const bare = await run('bench/apns-client.ts', ['pushkeeper', url, caFile, String(c.count), '1000', '2']);
+    const bare = await run(measured.client, ['pushkeeper', url, caFile, String(c.count), '1000', '2'], nodeFlags);
     const database = await c.databaseUrl();
     try {
       // Seeding runs in a process of its own: the bulk import's memory must not count against the pipeline.
       const secret = randomBytes(32).toString('hex');
-      await run('bench/fanout-pipeline.ts', [url, caFile, String(c.count), database.url, 'seed', secret]);
-      const pipeline = await run('bench/fanout-pipeline.ts', [url, caFile, String(c.count), database.url, 'run', secret]);
+      await run(join(root, 'bench/fanout-pipeline.ts'), [url, caFile, String(c.count), database.url, 'seed', secret]);
+      const pipeline = await run(measured.pipeline, [url, caFile, String(c.count), database.url, 'run', secret], nodeFlags);
       console.log(c.name, JSON.stringify({ bare, pipeline }));
       const ratio = Number(pipeline['perSecond']) / Math.max(1, Number(bare['perSecond']));
       rows.push(
-        `| ${c.name} | ${c.count.toLocaleString('en-US')} | ${Number(bare['perSecond']).toLocaleString('en-US')} | ${Number(pipeline['perSecond']).toLocaleString('en-US')} | **${(ratio * 100).toFixed(0)}%** | ${pipeline['peakRssMb']} | ${pipeline['rssAt10']} / ${pipeline['rssAt50']} / ${pipeline['rssAt90']} | ${pipeline['status']} |`,
+        `| ${c.name} | ${c.count.toLocaleString('en-US')} | ${Number(bare['perSecond']).toLocaleString('en-US')} | ${Number(pipeline['perSecond']).toLocaleString('en-US')} | **${(ratio * 100).toFixed(0)}%** | ${bare['cpuMsPerThousand']} / ${pipeline['cpuMsPerThousand']} | ${pipeline['peakRssMb']} | ${pipeline['rssAt10']} / ${pipeline['rssAt50']} / ${pipeline['rssAt90']} | ${bare['peakRssMb']} | ${pipeline['status']} |`,
       );
     } finally {
       await database.drop();
@@ -70,10 +101,11 @@ try {
 }
 const table = [
   `Broadcast to every device of one app, accept to \`done\`; the bare client sends the same count to the same mock (accept-all, own process) in the same run. Targets: pipeline ≥ 75% of the bare client, peak RSS ≤ 250 MB, flat.`,
-  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z.`,
+  `Both measured processes run compiled JavaScript (as the installed \`pushkeeper\` runs dist/) with \`node ${nodeFlags.join(' ')}\`; CPU is user + system time per 1,000 devices, the less noisy figure when other work shares the cores.`,
+  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z; 1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after.`,
   '',
-  '| store and queue | devices | bare client /s | pipeline /s | pipeline ÷ bare | peak RSS MB | RSS MB at 10 / 50 / 90 % | status |',
-  '|---|---:|---:|---:|---:|---:|---|---|',
+  '| store and queue | devices | bare client /s | pipeline /s | pipeline ÷ bare | CPU ms per 1,000, bare / pipeline | pipeline peak RSS MB | pipeline RSS MB at 10 / 50 / 90 % | bare client peak RSS MB | status |',
+  '|---|---:|---:|---:|---:|---:|---:|---|---:|---|',
   ...rows,
 ].join('\n');
 console.log(`\n${table}\n`);

@@ -21,6 +21,12 @@ export interface Job<T = unknown> {
    */
   readonly retryCount: number;
   /**
+   * True when no handler has been given this job before: no earlier attempt, not even one a crash
+   * cut short (which `retryCount` does not count in the embedded queue). A handler may then skip
+   * looking for the traces of earlier attempts. Absent when the queue cannot tell.
+   */
+  readonly firstDelivery?: boolean;
+  /**
    * Aborted when the queue gives up on this attempt: a stop whose grace ran out, or (cluster) the
    * job's claim lapsed and another worker may have it. A handler should stop sending when it fires.
    */

@@ -2,9 +2,11 @@
  * One send job: a page of devices of one notification, sent through the app's credentials to each
  * device's own environment, with every outcome recorded and the registry kept clean.
  *
- * Crash safety: outcomes are recorded every `outcomeChunk` devices; a job that runs again skips the
- * devices that already have an outcome. A crash therefore re-sends at most the chunk in flight,
- * each with the same derived apns-id (docs/pipeline.md states the bound).
+ * Crash safety: at most `outcomeChunk` devices of a job are ever sent and not yet recorded; a job
+ * that runs again skips the devices that already have an outcome. A crash therefore re-sends at
+ * most `outcomeChunk` devices per running job, each with the same derived apns-id (docs/pipeline.md
+ * states the bound). The job goes in parts of half that size, two at a time: while one part's
+ * outcomes are written, the other's sends are in flight, so APNs is not left idle behind a write.
  */
 import { type DeviceToken, type Environment, maskDeviceToken, otherEnvironment, type PushType, type SendResult } from '../domain/index.ts';
 import type { Job } from '../queue/contract.ts';
@@ -46,17 +48,28 @@ interface Context {
   readonly notificationId: string;
   readonly routes: (environment: Environment) => DeliveryRoute;
   readonly outgoing: (token: DeviceToken) => OutgoingNotification;
+  /** Devices left for a later attempt (transport failures, APNs 429/5xx), across the job's parts. */
+  readonly retryable: Retryable[];
+  stop: Stop | null;
+}
+
+interface Retryable {
+  readonly device: Device;
+  readonly reason: string;
+}
+
+/** What one part of the job produced, recorded as soon as the part is done. */
+interface Part {
   readonly outcomes: OutcomeInput[];
   readonly succeeded: DeviceToken[];
-  readonly retryable: { device: Device; reason: string }[];
-  stop: Stop | null;
+  readonly retryable: Retryable[];
 }
 
 function now(deps: SendDeps): Date {
   return deps.now?.() ?? new Date();
 }
 
-async function invalidate(ctx: Context, token: DeviceToken, reason: string, status: number, at: Date | undefined, apnsId: string) {
+async function invalidate(ctx: Context, part: Part, token: DeviceToken, reason: string, status: number, at: Date | undefined, apnsId: string) {
   const { deps, app } = ctx;
   const source = status === 410 ? 'apns-410' : 'apns-400';
   const reportAt = at ?? now(deps);
@@ -78,7 +91,7 @@ async function invalidate(ctx: Context, token: DeviceToken, reason: string, stat
     deps.logger.info({ appId: app.id, token: maskDeviceToken(token), reason }, 'kept token: registered again after APNs reported it');
   }
   const removed = outcome === 'removed' || outcome === 'already-removed';
-  ctx.outcomes.push({ token, outcome: removed ? 'invalidated' : 'rejected', reason, apnsId });
+  part.outcomes.push({ token, outcome: removed ? 'invalidated' : 'rejected', reason, apnsId });
 }
 
 const CREDENTIAL_FAILURES: ReadonlySet<string> = new Set(['PK_ERR_APNS_CREDENTIALS_UNHEALTHY', 'PK_ERR_CREDENTIALS_INVALID']);
@@ -89,11 +102,11 @@ async function markCredentialsUnhealthy(ctx: Context, reason: string): Promise<v
 }
 
 /** Applies one result's disposition. Returns the devices to try on the other environment. */
-async function apply(ctx: Context, device: Device, result: SendResult, allowEnvironmentRetry: boolean): Promise<Device | null> {
+async function apply(ctx: Context, part: Part, device: Device, result: SendResult, allowEnvironmentRetry: boolean): Promise<Device | null> {
   const { token } = device;
   if (result.kind === 'accepted') {
-    ctx.outcomes.push({ token, outcome: 'accepted', apnsId: result.apnsId });
-    ctx.succeeded.push(token);
+    part.outcomes.push({ token, outcome: 'accepted', apnsId: result.apnsId });
+    part.succeeded.push(token);
     return null;
   }
   if (result.kind === 'failed') {
@@ -103,27 +116,27 @@ async function apply(ctx: Context, device: Device, result: SendResult, allowEnvi
       await markCredentialsUnhealthy(ctx, result.message);
       return null;
     }
-    ctx.retryable.push({ device, reason: result.code });
+    part.retryable.push({ device, reason: result.code });
     return null;
   }
   switch (result.disposition) {
     case 'invalidate-token':
-      await invalidate(ctx, token, result.reason, result.status, result.invalidSince, result.apnsId);
+      await invalidate(ctx, part, token, result.reason, result.status, result.invalidSince, result.apnsId);
       return null;
     case 'environment-mismatch':
       if (allowEnvironmentRetry) return { token, environment: otherEnvironment(device.environment) };
       // Rejected in both environments: the token is no good anywhere.
-      await invalidate(ctx, token, result.reason, result.status, undefined, result.apnsId);
+      await invalidate(ctx, part, token, result.reason, result.status, undefined, result.apnsId);
       return null;
     case 'retry':
-      ctx.retryable.push({ device, reason: result.reason });
+      part.retryable.push({ device, reason: result.reason });
       return null;
     case 'reauth':
       await markCredentialsUnhealthy(ctx, result.reason);
       return null;
     case 'permanent':
       if (result.scope === 'device') {
-        ctx.outcomes.push({ token, outcome: 'rejected', reason: result.reason, apnsId: result.apnsId });
+        part.outcomes.push({ token, outcome: 'rejected', reason: result.reason, apnsId: result.apnsId });
       } else {
         ctx.stop ??= { failureReason: `APNs rejected the notification: ${result.reason}` };
       }
@@ -131,19 +144,35 @@ async function apply(ctx: Context, device: Device, result: SendResult, allowEnvi
   }
 }
 
-async function sendChunk(ctx: Context, devices: readonly Device[]): Promise<void> {
-  const byEnvironment = new Map<Environment, Device[]>();
+/** The devices by environment, in input order; one group when they all share one (the usual case). */
+function byEnvironment(devices: readonly Device[]): [Environment, readonly Device[]][] {
+  const first = devices[0]?.environment;
+  if (first === undefined) return [];
+  if (devices.every((device) => device.environment === first)) return [[first, devices]];
+  const groups = new Map<Environment, Device[]>();
   for (const device of devices) {
-    const list = byEnvironment.get(device.environment) ?? [];
-    list.push(device);
-    byEnvironment.set(device.environment, list);
+    const list = groups.get(device.environment);
+    if (list === undefined) groups.set(device.environment, [device]);
+    else list.push(device);
   }
-  for (const [environment, list] of byEnvironment) {
+  return [...groups];
+}
+
+async function sendPart(ctx: Context, part: Part, devices: readonly Device[]): Promise<void> {
+  for (const [environment, list] of byEnvironment(devices)) {
     if (ctx.stop) return;
     const results = await ctx.deps.gateway.sendAll(ctx.routes(environment), list.map((d) => ctx.outgoing(d.token)));
     const elsewhere: Device[] = [];
-    for (const [index, device] of list.entries()) {
-      const other = await apply(ctx, device, results[index]!, true);
+    for (let index = 0; index < list.length; index += 1) {
+      const device = list[index]!;
+      const result = results[index]!;
+      if (result.kind === 'accepted') {
+        // The common case, kept free of promises: one outcome and one success mark.
+        part.outcomes.push({ token: device.token, outcome: 'accepted', apnsId: result.apnsId });
+        part.succeeded.push(device.token);
+        continue;
+      }
+      const other = await apply(ctx, part, device, result, true);
       if (other) elsewhere.push(other);
     }
     if (elsewhere.length > 0 && !ctx.stop) {
@@ -159,10 +188,28 @@ async function sendChunk(ctx: Context, devices: readonly Device[]): Promise<void
             'corrected device environment',
           );
         }
-        await apply(ctx, device, result, false);
+        await apply(ctx, part, device, result, false);
       }
     }
   }
+}
+
+/** Parts of a job in flight at once; each is `outcomeChunk / PARTS_IN_FLIGHT` devices. */
+const PARTS_IN_FLIGHT = 2;
+
+type SendOptions = { pushType: PushType; priority: 1 | 5 | 10; expiration?: number; collapseId?: string };
+
+/** Builds each device's notification from the fields every device shares (one object per device). */
+function outgoingFor(notificationId: string, options: SendOptions, payload: Buffer): (token: DeviceToken) => OutgoingNotification {
+  const { pushType, priority, expiration, collapseId } = options;
+  if (expiration === undefined && collapseId === undefined) {
+    return (token) => ({ token, apnsId: apnsIdFor(notificationId, token), pushType, priority, payload });
+  }
+  const optional = {
+    ...(expiration === undefined ? {} : { expiration }),
+    ...(collapseId === undefined ? {} : { collapseId }),
+  };
+  return (token) => ({ token, apnsId: apnsIdFor(notificationId, token), pushType, priority, ...optional, payload });
 }
 
 export async function runSendBatch(deps: SendDeps, job: Job<SendJob>): Promise<void> {
@@ -178,7 +225,7 @@ export async function runSendBatch(deps: SendDeps, job: Job<SendJob>): Promise<v
     });
     return;
   }
-  const options = notification.options as { pushType: PushType; priority: 1 | 5 | 10; expiration?: number; collapseId?: string };
+  const options = notification.options as SendOptions;
   const payload = Buffer.from(notification.payload, 'utf8');
   const ctx: Context = {
     deps,
@@ -191,40 +238,52 @@ export async function runSendBatch(deps: SendDeps, job: Job<SendJob>): Promise<v
       endpoints: app.endpoints,
       environment,
     }),
-    outgoing: (token) => ({
-      token,
-      apnsId: apnsIdFor(notificationId, token),
-      pushType: options.pushType,
-      priority: options.priority,
-      ...(options.expiration === undefined ? {} : { expiration: options.expiration }),
-      ...(options.collapseId === undefined ? {} : { collapseId: options.collapseId }),
-      payload,
-    }),
-    outcomes: [],
-    succeeded: [],
+    outgoing: outgoingFor(notificationId, options, payload),
     retryable: [],
     stop: null,
   };
-  const recorded = await deps.store.notifications.recordedTokens(
-    appId,
-    notificationId,
-    job.data.devices.map((d) => d.token),
-  );
-  const todo = job.data.devices.filter((d) => !recorded.has(d.token));
+  // A job delivered for the first time has run nowhere before, and its page is in no other job, so
+  // none of its devices can have an outcome yet: the look-up is for jobs that run again.
+  const devices = job.data.devices;
+  const recorded =
+    job.firstDelivery === true ? null : await deps.store.notifications.recordedTokens(appId, notificationId, devices.map((d) => d.token));
+  const todo = recorded === null || recorded.size === 0 ? devices : devices.filter((d) => !recorded.has(d.token));
   const lastAttempt = job.retryCount >= deps.sendRetryLimit;
-  for (let start = 0; start < todo.length && !ctx.stop; start += deps.outcomeChunk) {
-    if (job.signal.aborted) throw new RetryableSendError('send batch aborted; it resumes from its last checkpoint');
-    await sendChunk(ctx, todo.slice(start, start + deps.outcomeChunk));
+  /** Sends one part, then records what it produced: outcomes and counts, then success marks. */
+  const sendAndRecord = async (devices: readonly Device[]): Promise<void> => {
+    const part: Part = { outcomes: [], succeeded: [], retryable: [] };
+    await sendPart(ctx, part, devices);
     if (lastAttempt) {
-      for (const { device, reason } of ctx.retryable.splice(0)) {
-        ctx.outcomes.push({ token: device.token, outcome: 'failed', reason, apnsId: apnsIdFor(notificationId, device.token) });
+      for (const { device, reason } of part.retryable) {
+        part.outcomes.push({ token: device.token, outcome: 'failed', reason, apnsId: apnsIdFor(notificationId, device.token) });
       }
+    } else {
+      ctx.retryable.push(...part.retryable);
     }
-    const outcomes = ctx.outcomes.splice(0);
-    if (outcomes.length > 0) await deps.store.notifications.recordOutcomes(appId, notificationId, outcomes);
-    const succeeded = ctx.succeeded.splice(0);
-    if (succeeded.length > 0) await deps.store.devices.markSuccess(appId, succeeded, now(deps));
+    if (part.outcomes.length > 0) await deps.store.notifications.recordOutcomes(appId, notificationId, part.outcomes);
+    if (part.succeeded.length > 0) await deps.store.devices.markSuccess(appId, part.succeeded, now(deps));
+  };
+  // Never more than `outcomeChunk` devices sent and not yet recorded: PARTS_IN_FLIGHT parts of
+  // `outcomeChunk / PARTS_IN_FLIGHT`, a new one started only when one is recorded.
+  const partSize = Math.max(1, Math.ceil(deps.outcomeChunk / PARTS_IN_FLIGHT));
+  const running = new Set<Promise<void>>();
+  let failure: { readonly error: unknown } | undefined;
+  for (let start = 0; start < todo.length && !ctx.stop && !failure && !job.signal.aborted; start += partSize) {
+    const part: Promise<void> = sendAndRecord(todo.slice(start, start + partSize)).then(
+      () => {
+        running.delete(part);
+      },
+      (error: unknown) => {
+        running.delete(part);
+        failure ??= { error };
+      },
+    );
+    running.add(part);
+    while (running.size >= PARTS_IN_FLIGHT) await Promise.race(running);
   }
+  await Promise.all(running);
+  if (failure) throw failure.error;
+  if (job.signal.aborted && !ctx.stop) throw new RetryableSendError('send batch aborted; it resumes from its last checkpoint');
   if (ctx.stop) {
     const failed = await deps.store.notifications.transition(appId, notificationId, ['sending', 'queued'], 'failed', {
       failureReason: ctx.stop.failureReason,

@@ -4,9 +4,10 @@
  * outcome yet and re-records whatever it likes; counts only move for rows actually inserted.
  */
 import { createHash } from 'node:crypto';
-import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
+import { type Kysely, type Selectable, type SelectQueryBuilder, sql } from 'kysely';
 import { type Audience, type DeviceToken, fail, ok, problem, type Result } from '../domain/index.ts';
 import { appExists, appNotFound } from './app-exists.ts';
+import { CompiledStatement } from './compiled-statement.ts';
 import type {
   CancelResult,
   CreateNotificationInput,
@@ -30,6 +31,18 @@ type NotificationQuery = SelectQueryBuilder<Database, 'notifications', Selectabl
 
 const OUTCOME_KINDS: readonly OutcomeKind[] = ['accepted', 'rejected', 'failed', 'invalidated'];
 const MAX_IDEMPOTENCY_KEY = 255;
+/** Rows per outcome INSERT (4 bound values each, plus 2). */
+const MAX_OUTCOME_ROWS = 512;
+/** Tokens per outcome look-up. */
+const MAX_LOOKUP_TOKENS = 1024;
+
+/**
+ * Statements over n rows are compiled once per size and reused (compiled-statement.ts); n is padded
+ * up to a power of two so that the varying sizes of outcome chunks share a handful of statements.
+ */
+function paddedSize(count: number): number {
+  return count <= 1 ? 1 : 2 ** Math.ceil(Math.log2(count));
+}
 
 function toNotification(row: Selectable<NotificationsTable>): Notification {
   const targeted = Number(row.targeted);
@@ -76,6 +89,24 @@ function page<T>(rows: readonly T[], limit: number, cursorOf: (last: T) => strin
 
 export class SqlNotificationStore implements NotificationStore {
   readonly #db: Kysely<Database>;
+  readonly #outcomeInserts = new Map<number, CompiledStatement<readonly unknown[]>>();
+  readonly #tokenLookups = new Map<number, CompiledStatement<readonly unknown[]>>();
+  /** [app id, id] */
+  readonly #owned = new CompiledStatement<readonly [string, string]>((db, slot) =>
+    db.selectFrom('notifications').select('id').where('app_id', '=', slot(0)).where('id', '=', slot(1)),
+  );
+  /** Adds to the counts; [accepted, rejected, failed, invalidated, id]. */
+  readonly #addCounts = new CompiledStatement<readonly unknown[]>((db, slot) =>
+    db
+      .updateTable('notifications')
+      .set((eb) => ({
+        accepted: eb('accepted', '+', slot(0)),
+        rejected: eb('rejected', '+', slot(1)),
+        failed: eb('failed', '+', slot(2)),
+        invalidated: eb('invalidated', '+', slot(3)),
+      }))
+      .where('id', '=', slot(4)),
+  );
 
   constructor(db: Kysely<Database>) {
     this.#db = db;
@@ -247,53 +278,79 @@ export class SqlNotificationStore implements NotificationStore {
 
   async recordOutcomes(appId: string, id: string, outcomes: readonly OutcomeInput[]): Promise<number> {
     if (outcomes.length === 0) return 0;
+    // First outcome per token wins, within a call as across calls; then one statement per kind,
+    // so that the rows a statement inserted are the count to add to that kind.
+    const seen = new Set<string>();
+    const byKind = new Map<OutcomeKind, OutcomeInput[]>();
     for (const outcome of outcomes) {
       if (!OUTCOME_KINDS.includes(outcome.outcome))
         throw new RangeError(`Unknown outcome ${String(outcome.outcome)}`);
+      if (seen.has(outcome.token)) continue;
+      seen.add(outcome.token);
+      const list = byKind.get(outcome.outcome);
+      if (list === undefined) byKind.set(outcome.outcome, [outcome]);
+      else list.push(outcome);
     }
     const now = Date.now();
     return this.#db.transaction().execute(async (trx) => {
-      const owner = await trx
-        .selectFrom('notifications')
-        .select('id')
-        .where('app_id', '=', appId)
-        .where('id', '=', id)
-        .executeTakeFirst();
-      if (!owner) return 0;
+      // Another app's (or no) notification: nothing is written.
+      if ((await this.#owned.execute(trx, [appId, id])).length === 0) return 0;
       const added: Record<OutcomeKind, number> = { accepted: 0, rejected: 0, failed: 0, invalidated: 0 };
-      for (const part of chunks(outcomes, 1000)) {
-        const inserted = await trx
-          .insertInto('notification_outcomes')
-          .values(
-            part.map((outcome) => ({
-              notification_id: id,
-              token: outcome.token,
-              outcome: outcome.outcome,
-              reason: outcome.reason ?? null,
-              apns_id: outcome.apnsId ?? null,
-              at: outcome.at ? toMs(outcome.at) : now,
-            })),
-          )
-          .onConflict((conflict) => conflict.columns(['notification_id', 'token']).doNothing())
-          .returning('outcome')
-          .execute();
-        for (const row of inserted) added[row.outcome as OutcomeKind] += 1;
+      for (const [kind, list] of byKind) {
+        for (const part of chunks(list, MAX_OUTCOME_ROWS)) {
+          const size = paddedSize(part.length);
+          const values: unknown[] = [id, kind];
+          for (let i = 0; i < size; i += 1) {
+            // Padding repeats the last row: ON CONFLICT DO NOTHING inserts it once.
+            const outcome = part[Math.min(i, part.length - 1)]!;
+            values.push(
+              outcome.token,
+              outcome.reason ?? null,
+              outcome.apnsId ?? null,
+              outcome.at ? toMs(outcome.at) : now,
+            );
+          }
+          added[kind] += (await this.#insertOutcomes(size).execute(trx, values)).length;
+        }
       }
       const total = added.accepted + added.rejected + added.failed + added.invalidated;
       if (total > 0) {
-        await trx
-          .updateTable('notifications')
-          .set((eb) => ({
-            accepted: eb('accepted', '+', added.accepted),
-            rejected: eb('rejected', '+', added.rejected),
-            failed: eb('failed', '+', added.failed),
-            invalidated: eb('invalidated', '+', added.invalidated),
-          }))
-          .where('id', '=', id)
-          .execute();
+        await this.#addCounts.execute(trx, [
+          added.accepted,
+          added.rejected,
+          added.failed,
+          added.invalidated,
+          id,
+        ]);
       }
       return total;
     });
+  }
+
+  /** INSERT of `size` outcome rows of one kind; slots: [notification id, kind, then 4 per row]. */
+  #insertOutcomes(size: number): CompiledStatement<readonly unknown[]> {
+    let statement = this.#outcomeInserts.get(size);
+    if (statement === undefined) {
+      statement = new CompiledStatement<readonly unknown[]>((db, slot) =>
+        db
+          .insertInto('notification_outcomes')
+          .values(
+            Array.from({ length: size }, (_, row) => ({
+              notification_id: slot(0),
+              outcome: slot(1),
+              token: slot(2 + row * 4),
+              reason: slot(3 + row * 4),
+              apns_id: slot(4 + row * 4),
+              at: slot(5 + row * 4),
+            })),
+          )
+          .onConflict((conflict) => conflict.columns(['notification_id', 'token']).doNothing())
+          // One row back per row inserted: the count, without reading what was written.
+          .returning(sql<number>`1`.as('n')),
+      );
+      this.#outcomeInserts.set(size, statement);
+    }
+    return statement;
   }
 
   async recordedTokens(
@@ -302,18 +359,32 @@ export class SqlNotificationStore implements NotificationStore {
     tokens: readonly DeviceToken[],
   ): Promise<ReadonlySet<DeviceToken>> {
     const found = new Set<DeviceToken>();
-    for (const part of chunks([...new Set(tokens)], 1000)) {
-      const rows = await this.#db
-        .selectFrom('notification_outcomes as o')
-        .innerJoin('notifications as n', 'n.id', 'o.notification_id')
-        .select('o.token')
-        .where('n.app_id', '=', appId)
-        .where('o.notification_id', '=', id)
-        .where('o.token', 'in', part)
-        .execute();
+    for (const part of chunks([...new Set(tokens)], MAX_LOOKUP_TOKENS)) {
+      const size = paddedSize(part.length);
+      const values: unknown[] = [appId, id];
+      for (let i = 0; i < size; i += 1) values.push(part[Math.min(i, part.length - 1)]);
+      const rows = await this.#lookupTokens(size).execute<{ token: string }>(this.#db, values);
       for (const row of rows) found.add(row.token as DeviceToken);
     }
     return found;
+  }
+
+  /** Which of `size` tokens have an outcome; slots: [app id, notification id, then the tokens]. */
+  #lookupTokens(size: number): CompiledStatement<readonly unknown[]> {
+    let statement = this.#tokenLookups.get(size);
+    if (statement === undefined) {
+      statement = new CompiledStatement<readonly unknown[]>((db, slot) =>
+        db
+          .selectFrom('notification_outcomes as o')
+          .innerJoin('notifications as n', 'n.id', 'o.notification_id')
+          .select('o.token')
+          .where('n.app_id', '=', slot(0))
+          .where('o.notification_id', '=', slot(1))
+          .where('o.token', 'in', Array.from({ length: size }, (_, i) => slot(2 + i))),
+      );
+      this.#tokenLookups.set(size, statement);
+    }
+    return statement;
   }
 
   async listFailures(appId: string, id: string, request: PageRequest = {}): Promise<Result<Page<Outcome>>> {

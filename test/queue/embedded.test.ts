@@ -120,4 +120,77 @@ describe('EmbeddedJobQueue specifics', () => {
     await waitFor(() => seen.length === 1);
     expect(seen).toEqual([id]);
   });
+  /**
+   * Another connection of this process holds the write lock across an await (the store does,
+   * between the statements of a transaction). The queue must wait without blocking the event loop,
+   * or the holder could never commit: enqueue, claim and settle all go through once it lets go.
+   */
+  it('waits for a write lock held by another connection of this process without blocking it', async () => {
+    const path = tempFile();
+    const other = new DatabaseSync(path);
+    cleanups.push(() => other.close());
+    other.exec('PRAGMA journal_mode = WAL');
+    other.exec('CREATE TABLE held (n INTEGER)');
+    const queue = new EmbeddedJobQueue({ path, synchronous: 'NORMAL', busyTimeoutMs: 20_000 });
+    cleanups.push(() => queue.close());
+    await queue.start();
+    const ran: string[] = [];
+    await queue.work<{ n: number }>('locked', {}, async (jobs) => {
+      // The job's settle will find the lock taken: hold it again while this handler returns.
+      if (jobs.some((job) => job.data.n === 1)) holdFor(other, 50);
+      ran.push(...jobs.map((job) => String(job.data.n)));
+    });
+    // The lock is taken when enqueue starts; a timer releases it, which only fires if enqueue awaits.
+    holdFor(other, 50);
+    const first = await queue.enqueue('locked', { n: 1 });
+    await waitFor(async () => (await queue.getJob('locked', first))?.state === 'completed');
+    // A claim that finds the lock taken claims again once it is free: the enqueue commits at once
+    // (its first attempt runs in the call), and the lock is taken before the worker's claim.
+    const enqueued = queue.enqueue('locked', { n: 2 });
+    holdFor(other, 50);
+    const second = await enqueued;
+    await waitFor(async () => (await queue.getJob('locked', second))?.state === 'completed');
+    expect(ran).toEqual(['1', '2']);
+    expect(other.prepare('SELECT count(*) AS n FROM held').get()).toEqual({ n: 3 });
+  });
+
+  it('tells a handler whether its job was handed out before, crashes included', async () => {
+    const path = tempFile();
+    const options = { path, synchronous: 'NORMAL', reclaimOnStart: true } as const;
+    const first = new EmbeddedJobQueue(options);
+    await first.start();
+    const id = await first.enqueue('deliveries', {});
+    const seen: (boolean | undefined)[] = [];
+    let stuck: () => void = () => {};
+    await first.work('deliveries', {}, async (jobs) => {
+      seen.push(...jobs.map((job) => job.firstDelivery));
+      // Never settles, like a process that dies mid-job.
+      await new Promise<void>((resolve) => {
+        stuck = resolve;
+      });
+    });
+    await waitFor(() => seen.length === 1);
+    await first.stop({ graceful: false });
+    stuck();
+    await first.close();
+    // A restart reclaims the job without spending a retry: retryCount stays 0, but it was handed out.
+    const second = new EmbeddedJobQueue(options);
+    cleanups.push(() => second.close());
+    await second.start();
+    const retries: number[] = [];
+    await second.work('deliveries', {}, async (jobs) => {
+      seen.push(...jobs.map((job) => job.firstDelivery));
+      retries.push(...jobs.map((job) => job.retryCount));
+    });
+    await waitFor(async () => (await second.getJob('deliveries', id))?.state === 'completed');
+    expect(seen).toEqual([true, false]);
+    expect(retries).toEqual([0]);
+  });
 });
+
+/** Takes the write lock on `db` with an INSERT in an open transaction, and commits after `ms`. */
+function holdFor(db: DatabaseSync, ms: number): void {
+  db.exec('BEGIN IMMEDIATE');
+  db.exec('INSERT INTO held VALUES (1)');
+  setTimeout(() => db.exec('COMMIT'), ms);
+}

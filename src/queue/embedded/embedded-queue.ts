@@ -6,6 +6,13 @@
  * wake up for delayed jobs and retries (at the earliest `start_after`), for lease upkeep, and for a
  * slow idle poll that notices jobs another process put into the same file.
  *
+ * Locking: the file's write lock may be held by another connection of this same process (the
+ * store's, awaiting between the statements of a transaction). SQLite's busy handler would sleep
+ * inside the synchronous call, blocking the event loop that the holder needs to commit: a
+ * guaranteed stall for the whole busy timeout, then a failure. So this connection never waits
+ * inside SQLite (busy timeout 0): a write that finds the lock taken is retried after a timer pause,
+ * 1 ms doubling to 50 ms, until `busyTimeoutMs` has passed.
+ *
  * Crash safety: a claimed job is `active` with a lease. Another instance reclaims it when the
  * lease lapses; a restarted single process (reclaimOnStart, the embedded default) reclaims every
  * `active` job at start(), since nothing else can be running them. At-least-once.
@@ -56,6 +63,8 @@ export interface EmbeddedJobQueueOptions {
   readonly reclaimOnStart?: boolean;
   /** `FULL` (default) survives power loss; `NORMAL` only a process crash, and is faster. */
   readonly synchronous?: 'FULL' | 'NORMAL';
+  /** How long a write waits for the file's write lock held by another connection. Default 5 s. */
+  readonly busyTimeoutMs?: number;
   /** Longest sleep of the schedule timer. Default 1 s. */
   readonly scheduleMaxSleepMs?: number;
   /** Milliseconds since the epoch; injectable for deterministic schedule tests. */
@@ -104,6 +113,10 @@ interface JobRow {
 }
 
 const WAITING = `state IN ('created', 'retry')`;
+/** WAL size that triggers an automatic checkpoint, as the store's connection (store/sqlite/open-sqlite.ts). */
+const CHECKPOINT_WAL_BYTES = 160 * 1024 * 1024;
+/** The WAL is truncated back to this after a checkpoint, as the store's connection. */
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 const PRUNE_EVERY_TICKS = 60;
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -122,6 +135,14 @@ function asQueueError(error: unknown, what: string): unknown {
   return error;
 }
 
+/** SQLITE_BUSY (with or without an extended code): another connection holds the write lock. */
+function isBusy(error: unknown): boolean {
+  const errcode = (error as { errcode?: unknown } | null)?.errcode;
+  return typeof errcode === 'number' && (errcode & 0xff) === 5;
+}
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -131,6 +152,7 @@ export class EmbeddedJobQueue implements JobQueue {
   readonly #now: () => number;
   readonly #onError: (error: unknown) => void;
   readonly #leaseMs: number;
+  readonly #busyTimeoutMs: number;
   readonly #instanceId = randomUUID();
   readonly #registrations = new Map<string, Registration>();
   readonly #batches = new Set<Batch>();
@@ -139,6 +161,10 @@ export class EmbeddedJobQueue implements JobQueue {
   #db: DatabaseSync | undefined;
   #state: 'new' | 'started' | 'stopped' | 'closed' = 'new';
   #maintenanceTimer: NodeJS.Timeout | undefined;
+  /** A pump or maintenance pass that found the write lock taken and runs again shortly. */
+  readonly #lockRetries = new Set<NodeJS.Timeout>();
+  /** Settles waiting for the write lock; a stop lets them finish. */
+  readonly #settling = new Set<Promise<void>>();
   #delayTimer: NodeJS.Timeout | undefined;
   #delayTimerAt = Number.POSITIVE_INFINITY;
   #ticks = 0;
@@ -150,8 +176,9 @@ export class EmbeddedJobQueue implements JobQueue {
     this.#now = options.now ?? Date.now;
     this.#onError = options.onError ?? ((error) => process.emitWarning(error as Error));
     this.#leaseMs = options.leaseMs ?? 30_000;
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.#schedules = new ScheduleTimer({
-      runDue: async () => this.#runDueSchedules(),
+      runDue: () => this.#runDueSchedules(),
       maxSleepMs: options.scheduleMaxSleepMs ?? 1000,
       onError: this.#onError,
     });
@@ -164,16 +191,30 @@ export class EmbeddedJobQueue implements JobQueue {
     }
     let db: DatabaseSync | undefined;
     try {
-      db = new DatabaseSync(this.#options.path, { timeout: 5000 });
-      db.exec('PRAGMA journal_mode = WAL');
+      db = new DatabaseSync(this.#options.path, { timeout: 0 });
+      const opened = db;
+      await this.#whenUnlocked(() => opened.exec('PRAGMA journal_mode = WAL'));
       db.exec(`PRAGMA synchronous = ${this.#options.synchronous ?? 'FULL'}`);
-      db.exec(EMBEDDED_QUEUE_SCHEMA);
+      // The automatic checkpoint is per connection, and SQLite's default (1,000 pages) would make
+      // this one, committing a claim and a settle per job, checkpoint the WAL every few megabytes
+      // for every writer of a shared file: each time copying the store's hot pages (outcome index,
+      // device pages) again. Same threshold and WAL size limit as the store's connection.
+      const { page_size: pageSize } = db.prepare('PRAGMA page_size').get() as { page_size: number };
+      db.exec(`PRAGMA wal_autocheckpoint = ${Math.ceil(CHECKPOINT_WAL_BYTES / pageSize)}`);
+      db.exec(`PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+      await this.#whenUnlocked(() => opened.exec(EMBEDDED_QUEUE_SCHEMA));
     } catch (error) {
       db?.close();
       throw asQueueError(error, 'open its database');
     }
     this.#db = db;
-    if (this.#options.reclaimOnStart ?? true) this.#reclaim(false);
+    if (this.#options.reclaimOnStart ?? true) {
+      try {
+        await this.#whenUnlocked(() => this.#reclaim(false));
+      } catch (error) {
+        throw asQueueError(error, 'reclaim jobs');
+      }
+    }
     this.#state = 'started';
     const tickMs = Math.max(10, Math.min(this.#options.idlePollMs ?? 5000, Math.floor(this.#leaseMs / 3)));
     this.#maintenanceTimer = setInterval(() => this.#maintain(), tickMs);
@@ -199,8 +240,10 @@ export class EmbeddedJobQueue implements JobQueue {
     const now = this.#now();
     let ids: string[];
     try {
-      ids = this.#transaction(db, () =>
-        resolved.map((job) => this.#insert(db, name, job.data, job.options, now)),
+      ids = await this.#whenUnlocked(() =>
+        this.#transaction(db, () =>
+          resolved.map((job) => this.#insert(db, name, job.data, job.options, now)),
+        ),
       );
     } catch (error) {
       throw asQueueError(error, 'persist a job');
@@ -237,14 +280,16 @@ export class EmbeddedJobQueue implements JobQueue {
     assertInterval(intervalMs);
     const db = this.#open();
     try {
-      this.#sql(
-        db,
-        `INSERT INTO queue_schedules (name, interval_ms, data, next_run_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET
-           data = excluded.data,
-           next_run_at = CASE WHEN interval_ms = excluded.interval_ms THEN next_run_at ELSE excluded.next_run_at END,
-           interval_ms = excluded.interval_ms`,
-      ).run(name, intervalMs, JSON.stringify(data ?? null), this.#now());
+      await this.#whenUnlocked(() =>
+        this.#sql(
+          db,
+          `INSERT INTO queue_schedules (name, interval_ms, data, next_run_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET
+             data = excluded.data,
+             next_run_at = CASE WHEN interval_ms = excluded.interval_ms THEN next_run_at ELSE excluded.next_run_at END,
+             interval_ms = excluded.interval_ms`,
+        ).run(name, intervalMs, JSON.stringify(data ?? null), this.#now()),
+      );
     } catch (error) {
       throw asQueueError(error, 'save a schedule');
     }
@@ -253,14 +298,15 @@ export class EmbeddedJobQueue implements JobQueue {
 
   async unschedule(name: string): Promise<void> {
     try {
-      this.#sql(this.#open(), 'DELETE FROM queue_schedules WHERE name = ?').run(name);
+      const db = this.#open();
+      await this.#whenUnlocked(() => this.#sql(db, 'DELETE FROM queue_schedules WHERE name = ?').run(name));
     } catch (error) {
       throw asQueueError(error, 'delete a schedule');
     }
   }
 
   async runDueSchedules(): Promise<void> {
-    this.#runDueSchedules();
+    await this.#runDueSchedules();
   }
 
   async getJob<T = unknown>(name: string, id: string): Promise<JobInfo<T> | null> {
@@ -287,11 +333,14 @@ export class EmbeddedJobQueue implements JobQueue {
 
   async cancel(name: string, id: string): Promise<void> {
     try {
-      this.#sql(
-        this.#open(),
-        `UPDATE queue_jobs SET state = 'cancelled', finished_at = ?, locked_by = NULL, lease_until = NULL
-           WHERE name = ? AND id = ? AND state IN ('created', 'retry', 'active')`,
-      ).run(this.#now(), name, id.toLowerCase());
+      const db = this.#open();
+      await this.#whenUnlocked(() =>
+        this.#sql(
+          db,
+          `UPDATE queue_jobs SET state = 'cancelled', finished_at = ?, locked_by = NULL, lease_until = NULL
+             WHERE name = ? AND id = ? AND state IN ('created', 'retry', 'active')`,
+        ).run(this.#now(), name, id.toLowerCase()),
+      );
     } catch (error) {
       throw asQueueError(error, 'cancel a job');
     }
@@ -337,9 +386,12 @@ export class EmbeddedJobQueue implements JobQueue {
       await Promise.race([Promise.all([...this.#batches].map((batch) => batch.done)), timeout]);
       clearTimeout(timer);
     }
+    await Promise.all(this.#settling);
     // Leases were renewed while the handlers drained; whatever is left goes back now.
     clearInterval(this.#maintenanceTimer);
-    this.#abandonInFlight();
+    for (const timer of this.#lockRetries) clearTimeout(timer);
+    this.#lockRetries.clear();
+    await this.#abandonInFlight();
   }
 
   async close(): Promise<void> {
@@ -370,6 +422,33 @@ export class EmbeddedJobQueue implements JobQueue {
       this.#statements.set(source, statement);
     }
     return statement;
+  }
+
+  /**
+   * Runs a write, retrying after a timer pause while another connection holds the write lock
+   * (see the header), until `busyTimeoutMs` has passed; then the SQLITE_BUSY error is thrown.
+   */
+  async #whenUnlocked<R>(write: () => R): Promise<R> {
+    const deadline = Date.now() + this.#busyTimeoutMs;
+    for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+      try {
+        return write();
+      } catch (error) {
+        if (!isBusy(error) || Date.now() >= deadline) throw error;
+      }
+      await pause(Math.min(wait, Math.max(1, deadline - Date.now())));
+    }
+  }
+
+  /** Runs `fn` again shortly: a synchronous pass (claim, lease upkeep) found the write lock taken. */
+  #retrySoon(fn: () => void): void {
+    if (this.#state !== 'started') return;
+    const timer = setTimeout(() => {
+      this.#lockRetries.delete(timer);
+      fn();
+    }, 5);
+    timer.unref();
+    this.#lockRetries.add(timer);
   }
 
   #transaction<R>(db: DatabaseSync, body: () => R): R {
@@ -439,7 +518,12 @@ export class EmbeddedJobQueue implements JobQueue {
       try {
         rows = this.#claim(db, registration.name, registration.batchSize);
       } catch (error) {
-        // The file is busy or broken; the maintenance tick pumps again.
+        if (isBusy(error)) {
+          // Another connection is writing; claim again in a moment, the event loop free meanwhile.
+          this.#retrySoon(() => this.#pump(registration));
+          return;
+        }
+        // The file is broken; the maintenance tick pumps again.
         this.#onError(asQueueError(error, 'claim jobs'));
         return;
       }
@@ -456,6 +540,8 @@ export class EmbeddedJobQueue implements JobQueue {
       name: registration.name,
       data: JSON.parse(row.data) as unknown,
       retryCount: row.retry_count,
+      // claim_count counts every claim, including those whose process died before settling.
+      firstDelivery: row.claim_count === 1,
       signal: controllers.get(row.id)!.signal,
     }));
     let markDone: () => void = () => {};
@@ -464,11 +550,35 @@ export class EmbeddedJobQueue implements JobQueue {
     });
     const batch: Batch = { registration, rows, controllers, done };
     this.#batches.add(batch);
-    const finish = (error: unknown, failed: boolean): void => {
-      if (this.#batches.delete(batch)) this.#settle(batch, failed ? error : undefined, failed);
+    const release = (): void => {
       registration.inFlight -= 1;
       markDone();
       this.#pump(registration);
+    };
+    const finish = (error: unknown, failed: boolean): void => {
+      if (!this.#batches.delete(batch)) {
+        release();
+        return;
+      }
+      // Settled in this turn unless another connection holds the write lock; then after it let go.
+      try {
+        this.#settle(batch, failed ? error : undefined, failed);
+      } catch (settleError) {
+        if (!isBusy(settleError)) {
+          this.#settleFailed(settleError);
+          release();
+          return;
+        }
+        const settling = this.#whenUnlocked(() => this.#settle(batch, failed ? error : undefined, failed))
+          .catch((lastError: unknown) => this.#settleFailed(lastError))
+          .finally(() => {
+            this.#settling.delete(settling);
+            release();
+          });
+        this.#settling.add(settling);
+        return;
+      }
+      release();
     };
     // A promise job, so the handler never runs inside enqueue()'s or start()'s own call stack, and
     // a handler that throws synchronously settles like one that rejects.
@@ -480,60 +590,60 @@ export class EmbeddedJobQueue implements JobQueue {
       );
   }
 
+  /** The claim stays active; its lease lapses and the jobs run again (at-least-once). */
+  #settleFailed(error: unknown): void {
+    this.#onError(asQueueError(error, 'settle jobs'));
+  }
+
+  /** Records a batch's results in one transaction; throws what SQLite threw (see #settleFailed). */
   #settle(batch: Batch, error: unknown, failed: boolean): void {
     const db = this.#db;
     if (db === undefined) return;
     const now = this.#now();
     const fence = 'id = ? AND state = ? AND locked_by = ? AND claim_count = ?';
     let nextRetryAt = Number.POSITIVE_INFINITY;
-    try {
-      this.#transaction(db, () => {
-        for (const row of batch.rows) {
-          const claim = [row.id, 'active', this.#instanceId, row.claim_count] as const;
-          if (!failed) {
-            this.#sql(
-              db,
-              `UPDATE queue_jobs SET state = 'completed', finished_at = ?, locked_by = NULL, lease_until = NULL
-               WHERE ${fence}`,
-            ).run(now, ...claim);
-            continue;
-          }
-          const message = errorMessage(error);
-          const retryCount = row.retry_count + 1;
-          if (isPermanentJobError(error) || retryCount > row.retry_limit) {
-            this.#sql(
-              db,
-              `UPDATE queue_jobs SET state = 'failed', finished_at = ?, last_error = ?, locked_by = NULL,
-                 lease_until = NULL WHERE ${fence}`,
-            ).run(now, message, ...claim);
-            continue;
-          }
-          const delay = retryDelayMs(
-            {
-              retryDelayMs: row.retry_delay_ms,
-              retryBackoff: row.retry_backoff === 1,
-              maxRetryDelayMs: this.#options.maxRetryDelayMs ?? 3_600_000,
-            },
-            retryCount,
-          );
-          nextRetryAt = Math.min(nextRetryAt, now + delay);
+    this.#transaction(db, () => {
+      for (const row of batch.rows) {
+        const claim = [row.id, 'active', this.#instanceId, row.claim_count] as const;
+        if (!failed) {
           this.#sql(
             db,
-            `UPDATE queue_jobs SET state = 'retry', retry_count = ?, start_after = ?, last_error = ?,
-               locked_by = NULL, lease_until = NULL WHERE ${fence}`,
-          ).run(retryCount, now + delay, message, ...claim);
+            `UPDATE queue_jobs SET state = 'completed', finished_at = ?, locked_by = NULL, lease_until = NULL
+               WHERE ${fence}`,
+          ).run(now, ...claim);
+          continue;
         }
-      });
-    } catch (settleError) {
-      // The claim stays active; its lease lapses and the jobs run again (at-least-once).
-      this.#onError(asQueueError(settleError, 'settle jobs'));
-      return;
-    }
+        const message = errorMessage(error);
+        const retryCount = row.retry_count + 1;
+        if (isPermanentJobError(error) || retryCount > row.retry_limit) {
+          this.#sql(
+            db,
+            `UPDATE queue_jobs SET state = 'failed', finished_at = ?, last_error = ?, locked_by = NULL,
+                 lease_until = NULL WHERE ${fence}`,
+          ).run(now, message, ...claim);
+          continue;
+        }
+        const delay = retryDelayMs(
+          {
+            retryDelayMs: row.retry_delay_ms,
+            retryBackoff: row.retry_backoff === 1,
+            maxRetryDelayMs: this.#options.maxRetryDelayMs ?? 3_600_000,
+          },
+          retryCount,
+        );
+        nextRetryAt = Math.min(nextRetryAt, now + delay);
+        this.#sql(
+          db,
+          `UPDATE queue_jobs SET state = 'retry', retry_count = ?, start_after = ?, last_error = ?,
+               locked_by = NULL, lease_until = NULL WHERE ${fence}`,
+        ).run(retryCount, now + delay, message, ...claim);
+      }
+    });
     if (nextRetryAt !== Number.POSITIVE_INFINITY) this.#armDelayTimer();
   }
 
   /** Stop-time: abort handlers still running and hand their jobs back without spending a retry. */
-  #abandonInFlight(): void {
+  async #abandonInFlight(): Promise<void> {
     const batches = [...this.#batches];
     this.#batches.clear();
     const db = this.#db;
@@ -541,16 +651,18 @@ export class EmbeddedJobQueue implements JobQueue {
       for (const controller of batch.controllers.values()) controller.abort(new Error('queue stopped'));
       if (db === undefined) continue;
       try {
-        this.#transaction(db, () => {
-          for (const row of batch.rows) {
-            this.#sql(
-              db,
-              `UPDATE queue_jobs SET state = CASE WHEN retry_count = 0 THEN 'created' ELSE 'retry' END,
+        await this.#whenUnlocked(() =>
+          this.#transaction(db, () => {
+            for (const row of batch.rows) {
+              this.#sql(
+                db,
+                `UPDATE queue_jobs SET state = CASE WHEN retry_count = 0 THEN 'created' ELSE 'retry' END,
                  locked_by = NULL, lease_until = NULL
                WHERE id = ? AND state = 'active' AND locked_by = ? AND claim_count = ?`,
-            ).run(row.id, this.#instanceId, row.claim_count);
-          }
-        });
+              ).run(row.id, this.#instanceId, row.claim_count);
+            }
+          }),
+        );
       } catch (error) {
         this.#onError(asQueueError(error, 'release jobs'));
       }
@@ -563,17 +675,13 @@ export class EmbeddedJobQueue implements JobQueue {
    */
   #reclaim(expiredOnly: boolean): number {
     const db = this.#open();
-    try {
-      const result = this.#sql(
-        db,
-        `UPDATE queue_jobs SET state = CASE WHEN retry_count = 0 THEN 'created' ELSE 'retry' END,
-             locked_by = NULL, lease_until = NULL
-           WHERE state = 'active' AND lease_until < ?`,
-      ).run(expiredOnly ? this.#now() : Number.MAX_SAFE_INTEGER);
-      return Number(result.changes);
-    } catch (error) {
-      throw asQueueError(error, 'reclaim jobs');
-    }
+    const result = this.#sql(
+      db,
+      `UPDATE queue_jobs SET state = CASE WHEN retry_count = 0 THEN 'created' ELSE 'retry' END,
+           locked_by = NULL, lease_until = NULL
+         WHERE state = 'active' AND lease_until < ?`,
+    ).run(expiredOnly ? this.#now() : Number.MAX_SAFE_INTEGER);
+    return Number(result.changes);
   }
 
   #maintain(): void {
@@ -596,6 +704,11 @@ export class EmbeddedJobQueue implements JobQueue {
         ).run(now - (this.#options.keepFinishedMs ?? 86_400_000));
       }
     } catch (error) {
+      if (isBusy(error)) {
+        // Lease upkeep must not wait a whole tick behind another connection's transaction.
+        this.#retrySoon(() => this.#maintain());
+        return;
+      }
       this.#onError(asQueueError(error, 'renew leases'));
     }
     for (const registration of this.#registrations.values()) this.#pump(registration);
@@ -632,33 +745,44 @@ export class EmbeddedJobQueue implements JobQueue {
     this.#delayTimer.unref();
   }
 
-  /** Claims due schedules (one transaction, so two processes never claim one slot twice). */
-  #runDueSchedules(): number | null {
+  /**
+   * Claims due schedules (one transaction, so two processes never claim one slot twice). Most
+   * wake-ups find nothing due: a read answers those without taking the write lock.
+   */
+  async #runDueSchedules(): Promise<number | null> {
     const db = this.#open();
     const now = this.#now();
     const claimed: string[] = [];
+    const nextDue = (): number | null => {
+      const row = this.#sql(db, 'SELECT min(next_run_at) AS at FROM queue_schedules').get() as {
+        at: SQLInputValue;
+      };
+      return typeof row.at === 'number' ? row.at - now : null;
+    };
     let next: number | null;
     try {
-      next = this.#transaction(db, () => {
-        const due = this.#sql(
-          db,
-          'SELECT name, interval_ms, data, next_run_at FROM queue_schedules WHERE next_run_at <= ?',
-        ).all(now) as { name: string; interval_ms: number; data: string; next_run_at: number }[];
-        for (const schedule of due) {
-          // Missed intervals collapse into one run; the cadence stays on its original grid.
-          const skipped = Math.floor((now - schedule.next_run_at) / schedule.interval_ms) + 1;
-          this.#sql(db, 'UPDATE queue_schedules SET next_run_at = ? WHERE name = ?').run(
-            schedule.next_run_at + skipped * schedule.interval_ms,
-            schedule.name,
-          );
-          this.#insert(db, schedule.name, schedule.data, resolveEnqueueOptions(undefined), now);
-          claimed.push(schedule.name);
-        }
-        const row = this.#sql(db, 'SELECT min(next_run_at) AS at FROM queue_schedules').get() as {
-          at: SQLInputValue;
-        };
-        return typeof row.at === 'number' ? row.at - now : null;
-      });
+      next = nextDue();
+      if (next !== null && next <= 0) {
+        next = await this.#whenUnlocked(() =>
+          this.#transaction(db, () => {
+            const due = this.#sql(
+              db,
+              'SELECT name, interval_ms, data, next_run_at FROM queue_schedules WHERE next_run_at <= ?',
+            ).all(now) as { name: string; interval_ms: number; data: string; next_run_at: number }[];
+            for (const schedule of due) {
+              // Missed intervals collapse into one run; the cadence stays on its original grid.
+              const skipped = Math.floor((now - schedule.next_run_at) / schedule.interval_ms) + 1;
+              this.#sql(db, 'UPDATE queue_schedules SET next_run_at = ? WHERE name = ?').run(
+                schedule.next_run_at + skipped * schedule.interval_ms,
+                schedule.name,
+              );
+              this.#insert(db, schedule.name, schedule.data, resolveEnqueueOptions(undefined), now);
+              claimed.push(schedule.name);
+            }
+            return nextDue();
+          }),
+        );
+      }
     } catch (error) {
       throw asQueueError(error, 'run schedules');
     }

@@ -392,6 +392,8 @@ export class PgBossJobQueue implements JobQueue {
       name,
       data: job.data,
       retryCount: job.retryCount,
+      // pg-boss hands a job out again only as a retry (a failure, an expiry, a lapsed heartbeat).
+      firstDelivery: job.retryCount === 0,
       signal: AbortSignal.any([job.signal, controllers.get(job.id)!.signal, stopped.signal]),
     }));
     const running: Running = { name, controllers, stopped };
