@@ -5,12 +5,17 @@
  * pipeline ≥ 75% of the bare client's throughput, pipeline process peak RSS ≤ 250 MB and flat.
  *
  * Both measured processes, the pipeline's and the bare client's, run as compiled JavaScript (tsc into
- * .bench-out/, like the installed `pushkeeper` runs dist/) with the same Node flags: type stripping
- * alone costs a process that runs .ts sources ~35 MB, and V8 sizes its young generation by the
- * allocation rate (up to 128 MB at these rates) unless --max-semi-space-size caps it.
+ * .bench-out/, like the installed `pushkeeper` runs dist/) with the same Node flags. Type stripping
+ * alone costs a process that runs .ts sources ~35 MB. V8 sizes its young generation by the
+ * allocation rate (two 64 MB semi-spaces at these rates) unless --max-semi-space-size caps it, and
+ * lets the old generation grow to several times its live data when the heap limit is the machine's
+ * default; an explicit --max-old-space-size lowers that factor. Measured on 1,000,000 devices: peak
+ * RSS ~370 MB without flags, ~255 MB with the semi-space cap, ~185 MB with both, the last for ~2-5%
+ * more CPU (docs/benchmarks.md).
  *
  * Environment: BENCH_SQLITE_COUNT (default 1,000,000), BENCH_PG_COUNT (200,000; 0 skips PostgreSQL),
- * BENCH_NODE_FLAGS (default `--max-semi-space-size=16`, for both measured processes),
+ * BENCH_NODE_FLAGS (default `--max-semi-space-size=16 --max-old-space-size=1024`, for both measured
+ * processes),
  * BENCH_WRITE=0 to skip writing docs/benchmarks.md.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -24,7 +29,7 @@ const root = ROOT;
 const node = process.execPath;
 const sqliteCount = Number(process.env['BENCH_SQLITE_COUNT'] ?? 1_000_000);
 const pgCount = Number(process.env['BENCH_PG_COUNT'] ?? 200_000);
-const nodeFlags = (process.env['BENCH_NODE_FLAGS'] ?? '--max-semi-space-size=16').split(' ').filter(Boolean);
+const nodeFlags = (process.env['BENCH_NODE_FLAGS'] ?? '--max-semi-space-size=16 --max-old-space-size=1024').split(' ').filter(Boolean);
 
 async function run(script: string, args: string[], flags: readonly string[] = []): Promise<Record<string, unknown>> {
   const child = spawn(node, [...flags, script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });

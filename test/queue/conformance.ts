@@ -92,7 +92,9 @@ export function runQueueConformance(label: string, harness: QueueHarness): void 
       await waitFor(() => seen.length === 3);
       expect(seen.map((job) => job.data.n).sort()).toEqual([1, 2, 3]);
       expect(seen.map((job) => job.id).sort()).toEqual([...ids].sort());
-      expect(seen.every((job) => job.name === name && job.retryCount === 0)).toBe(true);
+      expect(
+        seen.every((job) => job.name === name && job.retryCount === 0 && job.firstDelivery === true),
+      ).toBe(true);
       await waitFor(async () => (await queue.getJob(name, ids[2]!))?.state === 'completed');
       const info = await queue.getJob<{ n: number }>(name, ids[0]!);
       expect(info).toMatchObject({ id: ids[0], name, data: { n: 1 } });
@@ -200,9 +202,13 @@ export function runQueueConformance(label: string, harness: QueueHarness): void 
     it('retries a failing job with backoff, then completes it', async () => {
       const queue = await started(await context());
       const name = uniqueName('retry');
-      const attempts: { retryCount: number; at: number }[] = [];
+      const attempts: { retryCount: number; firstDelivery: boolean | undefined; at: number }[] = [];
       await queue.work(name, {}, async (jobs) => {
-        attempts.push({ retryCount: jobs[0]!.retryCount, at: Date.now() });
+        attempts.push({
+          retryCount: jobs[0]!.retryCount,
+          firstDelivery: jobs[0]!.firstDelivery,
+          at: Date.now(),
+        });
         if (attempts.length < 3) throw new Error(`boom ${attempts.length}`);
       });
       const id = await queue.enqueue(
@@ -218,6 +224,7 @@ export function runQueueConformance(label: string, harness: QueueHarness): void 
       }
       await waitFor(async () => (await queue.getJob(name, id))?.state === 'completed');
       expect(attempts.map((attempt) => attempt.retryCount)).toEqual([0, 1, 2]);
+      expect(attempts.map((attempt) => attempt.firstDelivery)).toEqual([true, false, false]);
       expect((await queue.getJob(name, id))?.retryCount).toBe(2);
       // Equal jitter waits at least half a step; backoff doubles the step each retry.
       expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(harness.retryDelayMs / 2 - 20);
@@ -496,6 +503,8 @@ export function runQueueConformance(label: string, harness: QueueHarness): void 
       });
       await waitFor(() => seen.length === 1, 30_000);
       expect(seen[0]).toMatchObject({ id, data: { device: 'abc' } });
+      // Handed out before, to the killed worker: whoever resumes it must look for its traces.
+      expect(seen[0]!.firstDelivery).toBe(false);
       await waitFor(async () => (await survivor.getJob(name, id))?.state === 'completed');
     });
   });
