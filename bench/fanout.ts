@@ -33,7 +33,12 @@ const nodeFlags = (process.env['BENCH_NODE_FLAGS'] ?? '--max-semi-space-size=16 
 
 async function run(script: string, args: string[], flags: readonly string[] = []): Promise<Record<string, unknown>> {
   const child = spawn(node, [...flags, script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return JSON.parse(await firstLine(child)) as Record<string, unknown>;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const line = await firstLine(child);
+  // A child closes its store after answering (a WAL checkpoint of a million outcomes takes a while):
+  // the next measurement starts when it is gone, not while it still uses a core.
+  await exited;
+  return JSON.parse(line) as Record<string, unknown>;
 }
 
 /**
