@@ -1,5 +1,6 @@
 /**
- * One HTTP/2 session to one APNs origin (../shared/docs/apns-protocol.md §1.9–1.11, §6.2).
+ * One HTTP/2 session to one APNs origin (../shared/docs/apns-protocol.md §1.9–1.11, §6.2), over our
+ * own HTTP/2 client session (http2/client-session.ts — why not node:http2 is said there).
  *
  * - Opens one stream until the server's first SETTINGS arrives (APNs allows one stream until a
  *   request with a valid token was posted, then raises MAX_CONCURRENT_STREAMS), and never more than
@@ -12,10 +13,10 @@
  * - Closes itself after `idleTimeoutMs` without streams.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
-import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type { IncomingHttpHeaders } from 'node:http2';
 import { type ErrorCode, PushkeeperError } from '../errors.ts';
-
-const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
+import { H2Error } from './http2/frames.ts';
+import { H2Stream, Http2ClientSession, type SessionListener } from './http2/client-session.ts';
 
 export interface WireRequest {
   readonly headers: Readonly<Record<string, string>>;
@@ -43,7 +44,13 @@ export type StreamOutcome =
   | {
       /** APNs certainly did not process the request: resending cannot duplicate it. */
       readonly kind: 'not-processed';
-      readonly cause: 'refused-stream' | 'goaway' | 'not-written' | 'connect-failed' | 'pool-closed' | 'credentials-unhealthy';
+      readonly cause:
+        | 'refused-stream'
+        | 'goaway'
+        | 'not-written'
+        | 'connect-failed'
+        | 'pool-closed'
+        | 'credentials-unhealthy';
       readonly goaway?: GoawayInfo | undefined;
       readonly error?: PushkeeperError | undefined;
     }
@@ -103,48 +110,38 @@ export interface ApnsConnectionOptions {
   readonly idleTimeoutMs: number;
 }
 
-interface PendingStream {
-  readonly connection: ApnsConnection;
-  readonly stream: ClientHttp2Stream;
-  readonly done: (outcome: StreamOutcome) => void;
-  /** Wall-clock ms after which the stream is cancelled. */
-  readonly deadline: number;
-  status: number;
-  headers: IncomingHttpHeaders | undefined;
-  chunks: Buffer[] | undefined;
-  timedOut: boolean;
-}
-
 const CONNECTION_CHANNEL = 'pushkeeper:apns:connection';
 
-const PENDING = Symbol('pending');
 const EMPTY_BODY = Buffer.alloc(0);
-type StreamWithState = ClientHttp2Stream & { [PENDING]: PendingStream };
 
-function onResponse(this: ClientHttp2Stream, headers: IncomingHttpHeaders): void {
-  const pending = (this as StreamWithState)[PENDING];
-  pending.headers = headers;
-  pending.status = Number(headers[':status']);
-  pending.connection.markResponded();
-  // A 200 has no body (Apple: HEADERS with END_STREAM); only rejections are read, which keeps the
-  // hot path out of the stream machinery.
-  if (pending.status !== 200) this.on('data', onData);
+/** Header names whose values differ per request: kept out of the HPACK dynamic table. */
+const VOLATILE_HEADER_NAMES = [':path', 'apns-id', 'apns-expiration', 'apns-collapse-id'];
+
+/** One request on the wire: the session's stream state plus what the connection needs. */
+class PendingStream extends H2Stream {
+  done: ((outcome: StreamOutcome) => void) | undefined;
+  /** Wall-clock ms after which the stream is cancelled. */
+  readonly deadline: number;
+  timedOut = false;
+
+  constructor(done: (outcome: StreamOutcome) => void, deadline: number) {
+    super();
+    this.done = done;
+    this.deadline = deadline;
+  }
 }
 
-function onData(this: ClientHttp2Stream, chunk: Buffer): void {
-  const pending = (this as StreamWithState)[PENDING];
-  // Bodies are small JSON objects; cap what we keep so a broken server cannot make us hoard.
-  if (pending.chunks === undefined) pending.chunks = [chunk];
-  else if (pending.chunks.length < 16) pending.chunks.push(chunk);
-}
-
-function ignoreError(): void {
-  // Reported through 'close' and the stream's rstCode.
-}
-
-function onStreamClose(this: ClientHttp2Stream): void {
-  const pending = (this as StreamWithState)[PENDING];
-  pending.connection.streamClosed(pending);
+/** A response's fields as a header object (no prototype: a header name cannot reach it). */
+function headerObject(fields: readonly string[] | undefined): IncomingHttpHeaders {
+  const headers = Object.create(null) as Record<string, string>;
+  if (fields === undefined) return headers;
+  for (let index = 0; index < fields.length; index += 2) {
+    const name = fields[index]!;
+    const value = fields[index + 1]!;
+    const previous = headers[name];
+    headers[name] = previous === undefined ? value : `${previous}, ${value}`;
+  }
+  return headers;
 }
 
 /** TLS failures get their own code: they need a certificate fix, not a retry. */
@@ -158,16 +155,28 @@ function transportError(error: unknown, fallback: ErrorCode, message: string): P
       code.includes('CERT') ||
       code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
   const detail = error instanceof Error ? error.message : String(error);
-  return new PushkeeperError(tls ? 'PK_ERR_APNS_TLS' : fallback, `${message}: ${detail}`, { cause: code }, { cause: error });
+  return new PushkeeperError(
+    tls ? 'PK_ERR_APNS_TLS' : fallback,
+    `${message}: ${detail}`,
+    { cause: code },
+    { cause: error },
+  );
 }
 
 /** APNs sends `{"reason":"BadCertificateEnvironment"}`; it has also been seen sending plain text. */
-export function parseGoawayDebug(data: Buffer | undefined): { reason: string | undefined; debugText: string | undefined } {
+export function parseGoawayDebug(data: Buffer | undefined): {
+  reason: string | undefined;
+  debugText: string | undefined;
+} {
   if (data === undefined || data.length === 0) return { reason: undefined, debugText: undefined };
   const text = data.subarray(0, 512).toString('utf8');
   try {
     const parsed: unknown = JSON.parse(data.toString('utf8'));
-    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { reason?: unknown }).reason === 'string') {
+    if (
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      typeof (parsed as { reason?: unknown }).reason === 'string'
+    ) {
       return { reason: (parsed as { reason: string }).reason, debugText: undefined };
     }
   } catch {
@@ -179,7 +188,9 @@ export function parseGoawayDebug(data: Buffer | undefined): { reason: string | u
 export class ApnsConnection implements PoolConnection {
   readonly id: number;
   readonly #options: ApnsConnectionOptions;
-  readonly #session: ClientHttp2Session;
+  readonly #session: Http2ClientSession;
+  /** `:authority` of every request. */
+  readonly #authority: string;
   /** Open streams in the order they were opened, which is also deadline order (one timeout per client). */
   readonly #pending = new Set<PendingStream>();
   #sweepTimer: NodeJS.Timeout | undefined;
@@ -197,31 +208,52 @@ export class ApnsConnection implements PoolConnection {
   #pingTimeout: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #closed: Promise<void>;
+  #resolveClosed: () => void = () => {};
 
   constructor(options: ApnsConnectionOptions) {
     this.id = options.id;
     this.#options = options;
-    const tls: http2.SecureClientSessionOptions = {
-      // Node resolves the host name afresh for every connect (no DNS cache), as Apple asks:
-      // "resolve the host name with an uncached DNS query before each new connection".
-      ...(options.ca === undefined ? {} : { ca: options.ca as string | Buffer | Array<string | Buffer> }),
-      ...(options.clientCertificate ?? {}),
-      settings: { enablePush: false },
+    this.#authority = new URL(options.origin).host;
+    this.#closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+    const listener: SessionListener = {
+      onConnect: () => this.#onConnect(),
+      onRemoteSettings: (maxConcurrentStreams) => this.#onRemoteSettings(maxConcurrentStreams),
+      onGoaway: (errorCode, lastStreamId, debug) => this.#onGoaway(errorCode, lastStreamId, debug),
+      onPingAck: () => this.#onPingAck(),
+      onStreamEnd: (stream) => this.#streamEnded(stream as PendingStream),
+      onClose: (error) => {
+        if (error !== undefined) {
+          this.#error ??= transportError(
+            error,
+            'PK_ERR_APNS_CONNECTION',
+            `Connection ${this.id} to ${options.origin} failed`,
+          );
+        }
+        this.#onClose();
+      },
     };
-    this.#session = http2.connect(options.origin, tls);
-    const session = this.#session;
-    this.#closed = new Promise((resolve) => session.once('close', () => resolve()));
+    this.#session = new Http2ClientSession({
+      origin: options.origin,
+      listener,
+      // tls.connect resolves the host name afresh for every connection (no DNS cache), as Apple
+      // asks: "resolve the host name with an uncached DNS query before each new connection".
+      tls: {
+        ...(options.ca === undefined ? {} : { ca: options.ca as string | Buffer | Array<string | Buffer> }),
+        ...(options.clientCertificate ?? {}),
+      },
+      volatileHeaderNames: VOLATILE_HEADER_NAMES,
+    });
     this.#connectTimer = setTimeout(() => {
-      this.destroy(new PushkeeperError('PK_ERR_APNS_CONNECTION', `No connection to ${options.origin} within ${options.connectTimeoutMs} ms.`));
+      this.destroy(
+        new PushkeeperError(
+          'PK_ERR_APNS_CONNECTION',
+          `No connection to ${options.origin} within ${options.connectTimeoutMs} ms.`,
+        ),
+      );
     }, options.connectTimeoutMs);
     this.#connectTimer.unref();
-    session.once('connect', () => this.#onConnect());
-    session.on('remoteSettings', (settings) => this.#onRemoteSettings(settings));
-    session.on('goaway', (errorCode, lastStreamId, data) => this.#onGoaway(errorCode, lastStreamId, data));
-    session.on('error', (error) => {
-      this.#error ??= transportError(error, 'PK_ERR_APNS_CONNECTION', `Connection ${this.id} to ${options.origin} failed`);
-    });
-    session.once('close', () => this.#onClose());
   }
 
   get state(): ConnectionState {
@@ -250,42 +282,36 @@ export class ApnsConnection implements PoolConnection {
   }
 
   available(): number {
-    if (this.#state !== 'ready' || this.#session.destroyed) return 0;
+    if (this.#state !== 'ready' || !this.#session.canOpenStreams) return 0;
     const limit = Math.min(this.#serverLimit, this.#options.maxStreams);
     return Math.max(0, limit - this.#pending.size);
   }
 
   request(request: WireRequest, done: (outcome: StreamOutcome) => void): void {
-    if (this.#state !== 'ready') {
+    if (this.#state !== 'ready' || !this.#session.canOpenStreams) {
       done({ kind: 'not-processed', cause: 'not-written', error: this.#error });
       return;
     }
-    let stream: ClientHttp2Stream;
-    try {
-      stream = this.#session.request(request.headers, { endStream: false });
-    } catch (error) {
-      done({ kind: 'not-processed', cause: 'not-written', error: transportError(error, 'PK_ERR_APNS_CONNECTION', 'Could not open a stream') });
-      return;
+    const headers = request.headers;
+    // RFC 9113 §8.3: pseudo-header fields first.
+    const fields: string[] = [
+      ':method',
+      headers[':method'] ?? 'POST',
+      ':scheme',
+      'https',
+      ':authority',
+      this.#authority,
+      ':path',
+      headers[':path'] ?? '/',
+    ];
+    for (const name in headers) {
+      if (name.charCodeAt(0) !== 58 /* ':' */) fields.push(name, headers[name]!);
     }
+    const pending = new PendingStream(done, Date.now() + request.timeoutMs);
     this.#clearIdle();
-    const pending: PendingStream = {
-      connection: this,
-      stream,
-      done,
-      deadline: Date.now() + request.timeoutMs,
-      status: 0,
-      headers: undefined,
-      chunks: undefined,
-      timedOut: false,
-    };
     this.#pending.add(pending);
     this.#armSweep(request.timeoutMs);
-    // Shared listeners (no closures per request); they find their state through the stream.
-    (stream as StreamWithState)[PENDING] = pending;
-    stream.on('response', onResponse);
-    stream.on('error', ignoreError);
-    stream.on('close', onStreamClose);
-    stream.end(request.payload);
+    this.#session.request(fields, request.payload, pending);
   }
 
   /**
@@ -301,12 +327,15 @@ export class ApnsConnection implements PoolConnection {
 
   #sweep(): void {
     const now = Date.now();
+    const expired: PendingStream[] = [];
     for (const pending of this.#pending) {
       if (pending.deadline > now) break;
-      if (pending.timedOut) continue;
+      if (!pending.timedOut) expired.push(pending);
+    }
+    for (const pending of expired) {
       pending.timedOut = true;
       // RST_STREAM CANCEL: we stop waiting; APNs may still deliver what it read.
-      if (!pending.stream.destroyed) pending.stream.close(NGHTTP2_CANCEL);
+      this.#session.cancel(pending);
     }
     if (this.#pending.size === 0 && this.#sweepTimer !== undefined) {
       clearInterval(this.#sweepTimer);
@@ -317,14 +346,14 @@ export class ApnsConnection implements PoolConnection {
   close(): Promise<void> {
     if (this.#state === 'closed') return this.#closed;
     this.#drain();
-    if (!this.#session.closed && !this.#session.destroyed) this.#session.close();
+    this.#session.close();
     return this.#closed;
   }
 
   destroy(error?: PushkeeperError): void {
     if (error !== undefined) this.#error ??= error;
     this.#drain();
-    if (!this.#session.destroyed) this.#session.destroy();
+    this.#session.destroy(error);
   }
 
   #publish(event: string, extra: Record<string, unknown> = {}): void {
@@ -348,10 +377,10 @@ export class ApnsConnection implements PoolConnection {
     this.#options.listener.onCapacity(this);
   }
 
-  #onRemoteSettings(settings: http2.Settings): void {
+  #onRemoteSettings(maxConcurrentStreams: number): void {
     this.#settingsSeen = true;
     // HTTP/2 default when the setting is absent: unlimited (RFC 9113 §6.5.2).
-    this.#serverLimit = settings.maxConcurrentStreams ?? Number.MAX_SAFE_INTEGER;
+    this.#serverLimit = maxConcurrentStreams;
     if (this.#state === 'ready') this.#options.listener.onCapacity(this);
   }
 
@@ -359,12 +388,15 @@ export class ApnsConnection implements PoolConnection {
     return this.#settingsSeen;
   }
 
-  #onGoaway(errorCode: number, lastStreamId: number, data: Buffer | undefined): void {
+  #onGoaway(errorCode: number, lastStreamId: number, data: Buffer): void {
     const debug = parseGoawayDebug(data);
     this.#goaway = { errorCode, lastStreamId, ...debug };
+    // A last-stream-id above 0 says the server processed requests here: a worn-out connection, not
+    // a dead one (the pool backs off only for the latter). nghttp2 sends GOAWAY ahead of answers
+    // it had queued, so this can come before the first answer does.
+    if (lastStreamId > 0) this.#everResponded = true;
     this.#publish('goaway', { errorCode, lastStreamId, reason: debug.reason, debugText: debug.debugText });
-    // Node closes the session itself (gracefully for NO_ERROR, at once otherwise); the pool must
-    // stop choosing this connection now, not when the last stream ends.
+    // The pool must stop choosing this connection now, not when the last stream ends.
     this.#drain();
   }
 
@@ -381,71 +413,94 @@ export class ApnsConnection implements PoolConnection {
     }
   }
 
-  /** @internal called by the shared stream listeners */
-  markResponded(): void {
-    this.#everResponded = true;
-  }
-
-  /** @internal called by the shared stream listeners */
-  streamClosed(pending: PendingStream): void {
+  #streamEnded(pending: PendingStream): void {
     this.#pending.delete(pending);
-    // Streams close before the session reports its own end: stop handing out streams on a dead
+    if (pending.status !== 0) this.#everResponded = true;
+    // Streams end before the session reports its own end: stop handing out streams on a dead
     // session now, or resends issued from these outcomes would land on it again.
-    if (this.#session.destroyed || this.#session.closed) this.#drain();
-    pending.done(this.#outcomeOf(pending));
+    if (this.#session.closed || !this.#session.canOpenStreams) this.#drain();
+    const done = pending.done;
+    const outcome = this.#outcomeOf(pending);
+    // An ended stream that V8 already moved to the old generation would otherwise keep its
+    // request, answer and callback chain alive through every young collection until the next
+    // full one.
+    pending.done = undefined;
+    pending.fields = undefined;
+    pending.chunks = undefined;
+    done?.(outcome);
     if (this.#pending.size === 0) this.#armIdle();
     if (this.#state === 'ready') this.#options.listener.onCapacity(this);
   }
 
   #outcomeOf(pending: PendingStream): StreamOutcome {
-    const { stream } = pending;
     if (pending.timedOut) {
       return {
         kind: 'ambiguous',
         cause: 'timeout',
-        error: new PushkeeperError('PK_ERR_APNS_TIMEOUT', undefined, { connectionId: this.id, streamId: stream.id }),
+        error: new PushkeeperError('PK_ERR_APNS_TIMEOUT', undefined, {
+          connectionId: this.id,
+          streamId: pending.id,
+        }),
       };
     }
-    if (pending.headers !== undefined && (pending.status === 200 || stream.readableEnded)) {
-      const body = pending.chunks === undefined ? EMPTY_BODY : Buffer.concat(pending.chunks);
-      return { kind: 'response', status: pending.status, headers: pending.headers, body, connectionId: this.id };
+    if (pending.end === 'complete') {
+      const body =
+        pending.chunks === undefined
+          ? EMPTY_BODY
+          : pending.chunks.length === 1
+            ? pending.chunks[0]!
+            : Buffer.concat(pending.chunks);
+      return {
+        kind: 'response',
+        status: pending.status,
+        headers: headerObject(pending.fields),
+        body,
+        connectionId: this.id,
+      };
     }
     const goaway = this.#goaway;
-    if (stream.rstCode === NGHTTP2_REFUSED_STREAM) return { kind: 'not-processed', cause: 'refused-stream', goaway };
+    if (pending.end === 'reset' && pending.rstCode === H2Error.REFUSED_STREAM)
+      return { kind: 'not-processed', cause: 'refused-stream', goaway };
     // RFC 9113 §6.8: streams above last-stream-id were not and will not be processed.
-    if (goaway !== undefined && (stream.id === undefined || stream.id > goaway.lastStreamId)) {
+    if (pending.end === 'goaway' || (goaway !== undefined && pending.id > goaway.lastStreamId)) {
       return { kind: 'not-processed', cause: 'goaway', goaway };
     }
-    if (stream.id === undefined || stream.pending) {
-      return { kind: 'not-processed', cause: 'not-written', error: this.#error };
-    }
+    // The request never reached the socket whole: the server cannot have acted on it.
+    if (!pending.requestWritten) return { kind: 'not-processed', cause: 'not-written', error: this.#error };
     return {
       kind: 'ambiguous',
       cause: 'connection-lost',
       error:
         this.#error ??
-        new PushkeeperError('PK_ERR_APNS_CONNECTION', `The stream ended without a complete answer (rst ${stream.rstCode ?? 'none'}).`, {
-          connectionId: this.id,
-          goaway: goaway === undefined ? undefined : { lastStreamId: goaway.lastStreamId, reason: goaway.reason },
-        }),
+        new PushkeeperError(
+          'PK_ERR_APNS_CONNECTION',
+          `The stream ended without a complete answer (rst ${pending.rstCode ?? 'none'}).`,
+          {
+            connectionId: this.id,
+            goaway:
+              goaway === undefined ? undefined : { lastStreamId: goaway.lastStreamId, reason: goaway.reason },
+          },
+        ),
     };
   }
 
   #ping(): void {
     if (this.#pingTimeout !== undefined || this.#state !== 'ready') return;
     this.#pingTimeout = setTimeout(() => {
-      this.destroy(new PushkeeperError('PK_ERR_APNS_CONNECTION', `No PING answer within ${this.#options.heartbeatTimeoutMs} ms.`));
+      this.destroy(
+        new PushkeeperError(
+          'PK_ERR_APNS_CONNECTION',
+          `No PING answer within ${this.#options.heartbeatTimeoutMs} ms.`,
+        ),
+      );
     }, this.#options.heartbeatTimeoutMs);
     this.#pingTimeout.unref();
-    try {
-      this.#session.ping((error) => {
-        if (this.#pingTimeout !== undefined) clearTimeout(this.#pingTimeout);
-        this.#pingTimeout = undefined;
-        if (error) this.destroy(transportError(error, 'PK_ERR_APNS_CONNECTION', 'PING failed'));
-      });
-    } catch (error) {
-      this.destroy(transportError(error, 'PK_ERR_APNS_CONNECTION', 'PING failed'));
-    }
+    this.#session.ping();
+  }
+
+  #onPingAck(): void {
+    if (this.#pingTimeout !== undefined) clearTimeout(this.#pingTimeout);
+    this.#pingTimeout = undefined;
   }
 
   #armIdle(): void {
@@ -480,5 +535,6 @@ export class ApnsConnection implements PoolConnection {
     this.#state = 'closed';
     this.#publish('closed', { error: this.#error?.code, message: this.#error?.message });
     this.#options.listener.onClosed(this);
+    this.#resolveClosed();
   }
 }

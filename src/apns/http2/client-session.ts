@@ -1,0 +1,755 @@
+/**
+ * An HTTP/2 client session of our own over one TLS socket (RFC 9113), shaped for APNs: requests are
+ * a small header block and a small body, answers are headers and at most a small JSON body.
+ *
+ * Why not node:http2: every node:http2 request is a native-backed Http2Stream whose wrapper V8
+ * cannot collect young, so each request's whole object graph is promoted to the old generation
+ * (~4 KB per notification, `--trace-gc`), and any node:http2 client peaks near 300 MB of RSS for
+ * 100,000 notifications (docs/benchmarks.md). Here a request is one plain object, its frames are
+ * queued and written to the socket once per tick, and answers are parsed straight from the socket's
+ * chunks.
+ *
+ * What the session does: the connection preface and SETTINGS exchange (§3.4, §6.5), HPACK both ways
+ * (RFC 7541) with CONTINUATION, send-side flow control on the connection and on each stream (§6.9 —
+ * APNs keeps HTTP/2's default 64 KiB connection window, smaller than 1,000 payloads), receive-side
+ * window updates, PING both ways, GOAWAY both ways, RST_STREAM, stream ids up to 2^31-1. It enforces
+ * no stream limit itself: its owner opens streams within `remoteMaxConcurrentStreams`.
+ */
+import { isIP } from 'node:net';
+import tls from 'node:tls';
+import {
+  CONNECTION_PREFACE,
+  DEFAULT_MAX_FRAME_SIZE,
+  DEFAULT_WINDOW,
+  FRAME_HEADER_LENGTH,
+  Flag,
+  FrameType,
+  frameHeader,
+  goawayFrame,
+  H2Error,
+  MAX_FRAME_SIZE_LIMIT,
+  MAX_STREAM_ID,
+  MAX_WINDOW,
+  pingFrame,
+  rstStreamFrame,
+  SETTINGS_ACK,
+  Setting,
+  settingsFrame,
+  windowUpdateFrame,
+  writeFrameHeader,
+} from './frames.ts';
+import { HpackDecoder } from './hpack-decoder.ts';
+import { HpackEncoder } from './hpack-encoder.ts';
+import { HpackError } from './hpack-error.ts';
+
+/** Why a stream ended. */
+export type StreamEnd =
+  /** The answer arrived whole (END_STREAM). */
+  | 'complete'
+  /** The server reset it (`rstCode` says why; REFUSED_STREAM means it was not processed). */
+  | 'reset'
+  /** Above a GOAWAY's last-stream-id: not processed (RFC 9113 §6.8). */
+  | 'goaway'
+  /** We cancelled it (`cancel()`). */
+  | 'cancelled'
+  /** The connection went away first. */
+  | 'connection-lost';
+
+/**
+ * One request and its answer. The owner creates it (subclassing is fine), the session fills it in
+ * and calls `onStreamEnd` exactly once.
+ */
+export class H2Stream {
+  id = 0;
+  /** The final (non-1xx) response status, 0 before it arrives. */
+  status = 0;
+  /** The final response header fields, flat: [name, value, …]. */
+  fields: string[] | undefined = undefined;
+  /** Response body chunks, kept up to a cap. */
+  chunks: Buffer[] | undefined = undefined;
+  rstCode: number | undefined = undefined;
+  end: StreamEnd | undefined = undefined;
+  /** The request's END_STREAM reached the socket: the server may have the whole request. */
+  requestWritten = false;
+  /** @internal send side */
+  sendWindow = 0;
+  /** @internal the part of the body not yet framed (flow control) */
+  pendingBody: Buffer | undefined = undefined;
+  /** @internal */
+  pendingOffset = 0;
+  /** @internal response DATA octets not yet returned to the server's stream window */
+  unackedReceived = 0;
+  /** @internal */
+  bodyBytes = 0;
+}
+
+export interface SessionListener {
+  /** TLS is up and h2 negotiated; the preface and our SETTINGS are queued. */
+  onConnect(): void;
+  /** The server's SETTINGS arrived (the first one, and any change after). */
+  onRemoteSettings(maxConcurrentStreams: number): void;
+  onGoaway(errorCode: number, lastStreamId: number, debug: Buffer): void;
+  /** A PING we sent was answered. */
+  onPingAck(): void;
+  onStreamEnd(stream: H2Stream): void;
+  /** The socket is gone; every stream has ended before this is called. `error` unless a clean close. */
+  onClose(error: Error | undefined): void;
+}
+
+export interface ClientSessionOptions {
+  /** `https://host:port` */
+  readonly origin: string;
+  readonly listener: SessionListener;
+  readonly tls?: tls.ConnectionOptions;
+  /** Header names whose values change per request: never added to the HPACK table. */
+  readonly volatileHeaderNames?: Iterable<string>;
+}
+
+/** A session-level failure: the session sent GOAWAY with `errorCode` and dropped the socket. */
+export class H2ProtocolError extends Error {
+  readonly errorCode: number;
+  constructor(errorCode: number, message: string) {
+    super(message);
+    this.name = 'H2ProtocolError';
+    this.errorCode = errorCode;
+  }
+}
+
+/** Our receive windows: answers are small, so a connection window of 1 MiB never stalls the server. */
+const CONNECTION_RECEIVE_WINDOW = 1 << 20;
+/** Window octets handed back once this many were consumed. */
+const WINDOW_UPDATE_THRESHOLD = 16_384;
+/** Response body octets kept per stream; APNs' bodies are a few dozen octets of JSON. */
+const BODY_CAP = 16_384;
+/** What we advertise as SETTINGS_MAX_HEADER_LIST_SIZE and enforce when decoding. */
+const MAX_HEADER_LIST_SIZE = 65_536;
+/** After our GOAWAY, how long the socket gets to flush it before it is destroyed anyway. */
+const SOCKET_END_GRACE_MS = 2_000;
+
+export class Http2ClientSession {
+  readonly #listener: SessionListener;
+  readonly #socket: tls.TLSSocket;
+  readonly #encoder: HpackEncoder;
+  readonly #decoder = new HpackDecoder(4096);
+  readonly #streams = new Map<number, H2Stream>();
+  /** Streams waiting for send window, in the order they asked. */
+  #blocked: H2Stream[] = [];
+  #nextStreamId = 1;
+  #connected = false;
+  #closing = false;
+  /** GOAWAY sent and our side of the socket ended. */
+  #ending = false;
+  #closed = false;
+  #error: Error | undefined;
+  #settingsSeen = false;
+  #remoteMaxConcurrentStreams = Number.MAX_SAFE_INTEGER;
+  #remoteInitialWindow = DEFAULT_WINDOW;
+  #remoteMaxFrameSize = DEFAULT_MAX_FRAME_SIZE;
+  #connectionSendWindow = DEFAULT_WINDOW;
+  #connectionUnacked = 0;
+  #goawayLastStreamId: number | undefined;
+  /** Frames queued this tick; written together. */
+  #out: Buffer[] = [];
+  #flushScheduled = false;
+  /** Bytes of the socket's current chunk that were left over (a partial frame). */
+  #leftover: Buffer | undefined;
+  /** A header block split over HEADERS and CONTINUATION frames. */
+  #continuation: { streamId: number; endStream: boolean; fragments: Buffer[]; length: number } | undefined;
+  readonly #flush = (): void => this.#flushNow();
+
+  constructor(options: ClientSessionOptions) {
+    this.#listener = options.listener;
+    this.#encoder = new HpackEncoder(
+      options.volatileHeaderNames === undefined ? {} : { volatileNames: options.volatileHeaderNames },
+    );
+    const url = new URL(options.origin);
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    this.#socket = tls.connect({
+      ...options.tls,
+      host,
+      port: url.port === '' ? 443 : Number(url.port),
+      // SNI carries a host name, never an address (RFC 6066 §3).
+      ...(isIpAddress(host) ? {} : { servername: host }),
+      ALPNProtocols: ['h2'],
+    });
+    const socket = this.#socket;
+    // Requests are written once per tick already: Nagle would only add latency.
+    socket.setNoDelay(true);
+    socket.once('secureConnect', () => this.#onSecureConnect());
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', (error) => {
+      this.#error ??= error;
+    });
+    socket.once('close', () => this.#onSocketClose());
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  get settingsSeen(): boolean {
+    return this.#settingsSeen;
+  }
+
+  /** MAX_CONCURRENT_STREAMS as the server last set it (unlimited until it says otherwise). */
+  get remoteMaxConcurrentStreams(): number {
+    return this.#remoteMaxConcurrentStreams;
+  }
+
+  get activeStreams(): number {
+    return this.#streams.size;
+  }
+
+  /** False once GOAWAY was sent or received, the ids ran out, or the socket is going. */
+  get canOpenStreams(): boolean {
+    return (
+      this.#connected &&
+      !this.#closing &&
+      !this.#closed &&
+      this.#goawayLastStreamId === undefined &&
+      this.#nextStreamId <= MAX_STREAM_ID
+    );
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Opens a stream: HEADERS for `fields` (flat [name, value, …]), then `body` as DATA with
+   * END_STREAM, as far as the flow-control windows allow now and the rest when they open.
+   */
+  request(fields: readonly string[], body: Buffer, stream: H2Stream): void {
+    if (!this.canOpenStreams) throw new Error('The session opens no more streams.');
+    const id = this.#nextStreamId;
+    this.#nextStreamId += 2;
+    stream.id = id;
+    stream.sendWindow = this.#remoteInitialWindow;
+    this.#streams.set(id, stream);
+    const block = this.#encoder.encode(fields);
+    this.#queueHeaderBlock(id, block, body.length === 0);
+    if (body.length === 0) {
+      stream.requestWritten = true;
+    } else {
+      stream.pendingBody = body;
+      stream.pendingOffset = 0;
+      if (!this.#sendData(stream)) this.#blocked.push(stream);
+    }
+    this.#scheduleFlush();
+  }
+
+  /** RST_STREAM CANCEL: we stop waiting; the server may still have acted on the request. */
+  cancel(stream: H2Stream): void {
+    if (stream.end !== undefined || this.#streams.get(stream.id) !== stream) return;
+    this.#queue(rstStreamFrame(stream.id, H2Error.CANCEL));
+    this.#scheduleFlush();
+    this.#endStream(stream, 'cancelled');
+  }
+
+  ping(): void {
+    if (!this.#connected || this.#closed) return;
+    const opaque = Buffer.allocUnsafe(8);
+    opaque.writeDoubleBE(Date.now());
+    this.#queue(pingFrame(opaque, false));
+    this.#scheduleFlush();
+  }
+
+  /** No new streams; GOAWAY(NO_ERROR) and the socket closes once the open streams have ended. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closing = true;
+    if (!this.#connected) {
+      this.#socket.destroy();
+      return;
+    }
+    this.#closeWhenIdle();
+  }
+
+  destroy(error?: Error): void {
+    if (error !== undefined) this.#error ??= error;
+    this.#closing = true;
+    this.#socket.destroy();
+  }
+
+  #closeWhenIdle(): void {
+    if (this.#streams.size > 0 || this.#closed || this.#ending) return;
+    this.#ending = true;
+    this.#queue(goawayFrame(0, H2Error.NO_ERROR));
+    this.#flushNow();
+    this.#endSocket();
+  }
+
+  /**
+   * Our last frames are flushed, then the socket is closed without waiting for the server's side
+   * (nghttp2 keeps its side open after our FIN).
+   */
+  #endSocket(): void {
+    const socket = this.#socket;
+    socket.end(() => socket.destroy());
+    setTimeout(() => socket.destroy(), SOCKET_END_GRACE_MS).unref();
+  }
+
+  #onSecureConnect(): void {
+    // RFC 9113 §3.2: over TLS, HTTP/2 is only spoken after ALPN agreed on "h2".
+    if (this.#socket.alpnProtocol !== 'h2') {
+      this.destroy(
+        new Error(`The server did not negotiate HTTP/2 (ALPN: ${String(this.#socket.alpnProtocol)}).`),
+      );
+      return;
+    }
+    this.#connected = true;
+    this.#queue(CONNECTION_PREFACE);
+    this.#queue(
+      settingsFrame([
+        // No server push (RFC 9113 §8.4): a PUSH_PROMISE is then a connection error.
+        [Setting.ENABLE_PUSH, 0],
+        [Setting.MAX_CONCURRENT_STREAMS, 0],
+        [Setting.MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST_SIZE],
+      ]),
+    );
+    this.#queue(windowUpdateFrame(0, CONNECTION_RECEIVE_WINDOW - DEFAULT_WINDOW));
+    this.#flushNow();
+    this.#listener.onConnect();
+  }
+
+  #queue(chunk: Buffer): void {
+    this.#out.push(chunk);
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // Every request issued in this tick goes out in one write (one TLS record run, one syscall).
+    process.nextTick(this.#flush);
+  }
+
+  #flushNow(): void {
+    this.#flushScheduled = false;
+    const out = this.#out;
+    if (out.length === 0 || this.#closed || this.#socket.destroyed) {
+      this.#out = [];
+      return;
+    }
+    this.#out = [];
+    this.#socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+  }
+
+  #queueHeaderBlock(streamId: number, block: Buffer, endStream: boolean): void {
+    const max = this.#remoteMaxFrameSize;
+    const endFlag = endStream ? Flag.END_STREAM : 0;
+    if (block.length <= max) {
+      this.#queue(frameHeader(block.length, FrameType.HEADERS, endFlag | Flag.END_HEADERS, streamId));
+      this.#queue(block);
+      return;
+    }
+    // RFC 9113 §6.10: the rest of a block larger than a frame follows in CONTINUATION frames, with
+    // nothing in between.
+    for (let offset = 0; offset < block.length; offset += max) {
+      const piece = block.subarray(offset, Math.min(block.length, offset + max));
+      const last = offset + max >= block.length;
+      const type = offset === 0 ? FrameType.HEADERS : FrameType.CONTINUATION;
+      const flags = (offset === 0 ? endFlag : 0) | (last ? Flag.END_HEADERS : 0);
+      this.#queue(frameHeader(piece.length, type, flags, streamId));
+      this.#queue(piece);
+    }
+  }
+
+  /** Frames as much of the stream's body as the windows allow; true when all of it is queued. */
+  #sendData(stream: H2Stream): boolean {
+    const body = stream.pendingBody;
+    if (body === undefined) return true;
+    while (stream.pendingOffset < body.length) {
+      const allowed = Math.min(
+        this.#connectionSendWindow,
+        stream.sendWindow,
+        this.#remoteMaxFrameSize,
+        body.length - stream.pendingOffset,
+      );
+      if (allowed <= 0) return false;
+      const start = stream.pendingOffset;
+      const last = start + allowed === body.length;
+      const out = Buffer.allocUnsafe(FRAME_HEADER_LENGTH + allowed);
+      writeFrameHeader(out, 0, allowed, FrameType.DATA, last ? Flag.END_STREAM : 0, stream.id);
+      body.copy(out, FRAME_HEADER_LENGTH, start, start + allowed);
+      this.#queue(out);
+      this.#connectionSendWindow -= allowed;
+      stream.sendWindow -= allowed;
+      stream.pendingOffset = start + allowed;
+    }
+    stream.pendingBody = undefined;
+    stream.requestWritten = true;
+    return true;
+  }
+
+  /** Window opened: blocked bodies go out in the order they asked; one held by its own window does not hold up the rest. */
+  #sendBlocked(): void {
+    const still: H2Stream[] = [];
+    for (const stream of this.#blocked) {
+      if (stream.end !== undefined) continue;
+      if (this.#connectionSendWindow <= 0 || !this.#sendData(stream)) still.push(stream);
+    }
+    this.#blocked = still;
+    this.#scheduleFlush();
+  }
+
+  #onData(chunk: Buffer): void {
+    // After a connection error of ours nothing more is read (RFC 9113 §5.4.1).
+    if (this.#closed || (this.#ending && this.#error !== undefined)) return;
+    let buffer = chunk;
+    if (this.#leftover !== undefined) {
+      buffer = Buffer.concat([this.#leftover, chunk]);
+      this.#leftover = undefined;
+    }
+    let offset = 0;
+    try {
+      while (buffer.length - offset >= FRAME_HEADER_LENGTH) {
+        const length = (buffer[offset]! << 16) | (buffer[offset + 1]! << 8) | buffer[offset + 2]!;
+        // We never raise SETTINGS_MAX_FRAME_SIZE above its default (RFC 9113 §4.2).
+        if (length > DEFAULT_MAX_FRAME_SIZE)
+          throw new H2ProtocolError(H2Error.FRAME_SIZE_ERROR, `A frame of ${length} octets exceeds 16,384.`);
+        if (buffer.length - offset < FRAME_HEADER_LENGTH + length) break;
+        const type = buffer[offset + 3]!;
+        const flags = buffer[offset + 4]!;
+        const streamId = buffer.readUInt32BE(offset + 5) & MAX_STREAM_ID;
+        const payload = buffer.subarray(offset + FRAME_HEADER_LENGTH, offset + FRAME_HEADER_LENGTH + length);
+        offset += FRAME_HEADER_LENGTH + length;
+        this.#onFrame(type, flags, streamId, payload);
+        if (this.#closed || (this.#ending && this.#error !== undefined)) return;
+      }
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
+    if (offset < buffer.length) this.#leftover = Buffer.from(buffer.subarray(offset));
+  }
+
+  #onFrame(type: number, flags: number, streamId: number, payload: Buffer): void {
+    if (this.#continuation !== undefined && type !== FrameType.CONTINUATION) {
+      throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, 'A header block was interrupted by another frame.');
+    }
+    // RFC 9113 §3.4: the server's preface is a SETTINGS frame.
+    if (!this.#settingsSeen && type !== FrameType.SETTINGS) {
+      throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, 'The server did not start with SETTINGS.');
+    }
+    switch (type) {
+      case FrameType.DATA:
+        this.#onDataFrame(flags, streamId, payload);
+        return;
+      case FrameType.HEADERS:
+        this.#onHeadersFrame(flags, streamId, payload);
+        return;
+      case FrameType.CONTINUATION:
+        this.#onContinuation(flags, streamId, payload);
+        return;
+      case FrameType.RST_STREAM:
+        this.#onRstStream(streamId, payload);
+        return;
+      case FrameType.SETTINGS:
+        this.#onSettings(flags, streamId, payload);
+        return;
+      case FrameType.PING:
+        this.#onPing(flags, streamId, payload);
+        return;
+      case FrameType.GOAWAY:
+        this.#onGoaway(streamId, payload);
+        return;
+      case FrameType.WINDOW_UPDATE:
+        this.#onWindowUpdate(streamId, payload);
+        return;
+      case FrameType.PUSH_PROMISE:
+        throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, 'PUSH_PROMISE although push is disabled.');
+      case FrameType.PRIORITY:
+        if (payload.length !== 5)
+          throw new H2ProtocolError(H2Error.FRAME_SIZE_ERROR, 'PRIORITY must be 5 octets.');
+        return;
+      default:
+        // RFC 9113 §4.1: frames of unknown types are ignored.
+        return;
+    }
+  }
+
+  /** Strips the padding (and the priority fields of HEADERS) of a frame's payload. */
+  #unpad(flags: number, payload: Buffer, priorityLength: number): Buffer {
+    let start = 0;
+    let end = payload.length;
+    if ((flags & Flag.PADDED) !== 0) {
+      if (payload.length < 1)
+        throw new H2ProtocolError(H2Error.FRAME_SIZE_ERROR, 'A padded frame without its pad length.');
+      end -= payload[0]!;
+      start = 1;
+    }
+    start += priorityLength;
+    if (end < start) throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, 'Padding longer than the frame.');
+    return payload.subarray(start, end);
+  }
+
+  #onDataFrame(flags: number, streamId: number, payload: Buffer): void {
+    if (streamId === 0) throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, 'DATA on stream 0.');
+    // Flow control counts the whole frame, padding included (RFC 9113 §6.9.1), even on a stream we
+    // no longer track.
+    this.#connectionUnacked += payload.length;
+    if (this.#connectionUnacked >= WINDOW_UPDATE_THRESHOLD) {
+      this.#queue(windowUpdateFrame(0, this.#connectionUnacked));
+      this.#connectionUnacked = 0;
+      this.#scheduleFlush();
+    }
+    const data = this.#unpad(flags, payload, 0);
+    const stream = this.#streams.get(streamId);
+    if (stream === undefined) return;
+    if (stream.status === 0) {
+      this.#resetStream(stream, H2Error.PROTOCOL_ERROR);
+      return;
+    }
+    if (data.length > 0 && stream.bodyBytes < BODY_CAP) {
+      const kept = Buffer.from(data.subarray(0, BODY_CAP - stream.bodyBytes));
+      stream.bodyBytes += kept.length;
+      if (stream.chunks === undefined) stream.chunks = [kept];
+      else stream.chunks.push(kept);
+    }
+    if ((flags & Flag.END_STREAM) !== 0) {
+      this.#endStream(stream, 'complete');
+      return;
+    }
+    stream.unackedReceived += payload.length;
+    if (stream.unackedReceived >= WINDOW_UPDATE_THRESHOLD) {
+      this.#queue(windowUpdateFrame(stream.id, stream.unackedReceived));
+      stream.unackedReceived = 0;
+      this.#scheduleFlush();
+    }
+  }
+
+  #onHeadersFrame(flags: number, streamId: number, payload: Buffer): void {
+    if (streamId === 0) throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, 'HEADERS on stream 0.');
+    const fragment = this.#unpad(flags, payload, (flags & Flag.PRIORITY) !== 0 ? 5 : 0);
+    const endStream = (flags & Flag.END_STREAM) !== 0;
+    if ((flags & Flag.END_HEADERS) !== 0) {
+      this.#onHeaderBlock(streamId, fragment, endStream);
+      return;
+    }
+    this.#continuation = { streamId, endStream, fragments: [Buffer.from(fragment)], length: fragment.length };
+  }
+
+  #onContinuation(flags: number, streamId: number, payload: Buffer): void {
+    const pending = this.#continuation;
+    if (pending === undefined || pending.streamId !== streamId) {
+      throw new H2ProtocolError(
+        H2Error.PROTOCOL_ERROR,
+        'CONTINUATION without the header block it continues.',
+      );
+    }
+    pending.length += payload.length;
+    if (pending.length > MAX_HEADER_LIST_SIZE) {
+      throw new H2ProtocolError(H2Error.ENHANCE_YOUR_CALM, 'A header block larger than we accept.');
+    }
+    pending.fragments.push(Buffer.from(payload));
+    if ((flags & Flag.END_HEADERS) === 0) return;
+    this.#continuation = undefined;
+    this.#onHeaderBlock(streamId, Buffer.concat(pending.fragments), pending.endStream);
+  }
+
+  #onHeaderBlock(streamId: number, block: Buffer, endStream: boolean): void {
+    let fields: string[];
+    try {
+      // Decoded even for a stream we dropped: the HPACK table is the connection's (RFC 7541 §2.2).
+      fields = this.#decoder.decode(block);
+    } catch (error) {
+      if (error instanceof HpackError)
+        throw new H2ProtocolError(H2Error.COMPRESSION_ERROR, `Bad header block: ${error.message}`);
+      throw error;
+    }
+    const stream = this.#streams.get(streamId);
+    if (stream === undefined) return;
+    if (stream.status !== 0) {
+      // Trailers: nothing APNs sends; only their END_STREAM matters.
+      if (endStream) this.#endStream(stream, 'complete');
+      else this.#resetStream(stream, H2Error.PROTOCOL_ERROR);
+      return;
+    }
+    const status = statusOf(fields);
+    if (status === undefined) {
+      this.#resetStream(stream, H2Error.PROTOCOL_ERROR);
+      return;
+    }
+    // 1xx answers are interim (RFC 9113 §8.1); the final one follows.
+    if (status < 200) return;
+    stream.status = status;
+    stream.fields = fields;
+    if (endStream) this.#endStream(stream, 'complete');
+  }
+
+  #onRstStream(streamId: number, payload: Buffer): void {
+    if (payload.length !== 4)
+      throw new H2ProtocolError(H2Error.FRAME_SIZE_ERROR, 'RST_STREAM must be 4 octets.');
+    if (streamId === 0) throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, 'RST_STREAM on stream 0.');
+    const stream = this.#streams.get(streamId);
+    if (stream === undefined) return;
+    stream.rstCode = payload.readUInt32BE(0);
+    this.#endStream(stream, 'reset');
+  }
+
+  #onSettings(flags: number, streamId: number, payload: Buffer): void {
+    if (streamId !== 0) throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, 'SETTINGS on a stream.');
+    if ((flags & Flag.ACK) !== 0) {
+      if (payload.length !== 0)
+        throw new H2ProtocolError(H2Error.FRAME_SIZE_ERROR, 'A SETTINGS acknowledgement with a payload.');
+      return;
+    }
+    if (payload.length % 6 !== 0)
+      throw new H2ProtocolError(H2Error.FRAME_SIZE_ERROR, 'SETTINGS length not a multiple of 6.');
+    for (let offset = 0; offset < payload.length; offset += 6) {
+      const id = payload.readUInt16BE(offset);
+      const value = payload.readUInt32BE(offset + 2);
+      switch (id) {
+        case Setting.HEADER_TABLE_SIZE:
+          this.#encoder.setPeerMaxTableSize(value);
+          break;
+        case Setting.MAX_CONCURRENT_STREAMS:
+          this.#remoteMaxConcurrentStreams = value;
+          break;
+        case Setting.INITIAL_WINDOW_SIZE: {
+          if (value > MAX_WINDOW)
+            throw new H2ProtocolError(H2Error.FLOW_CONTROL_ERROR, 'INITIAL_WINDOW_SIZE above 2^31-1.');
+          // RFC 9113 §6.9.2: the change applies to every open stream's window, which may go negative.
+          const delta = value - this.#remoteInitialWindow;
+          this.#remoteInitialWindow = value;
+          for (const stream of this.#streams.values()) {
+            stream.sendWindow += delta;
+            if (stream.sendWindow > MAX_WINDOW)
+              throw new H2ProtocolError(H2Error.FLOW_CONTROL_ERROR, 'A stream window above 2^31-1.');
+          }
+          break;
+        }
+        case Setting.MAX_FRAME_SIZE:
+          if (value < DEFAULT_MAX_FRAME_SIZE || value > MAX_FRAME_SIZE_LIMIT) {
+            throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, `MAX_FRAME_SIZE ${value} out of range.`);
+          }
+          this.#remoteMaxFrameSize = value;
+          break;
+        case Setting.ENABLE_PUSH:
+          if (value > 1) throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, 'ENABLE_PUSH must be 0 or 1.');
+          break;
+        default:
+          // MAX_HEADER_LIST_SIZE is advisory; unknown settings are ignored (§6.5.2).
+          break;
+      }
+    }
+    this.#queue(SETTINGS_ACK);
+    this.#scheduleFlush();
+    this.#settingsSeen = true;
+    this.#listener.onRemoteSettings(this.#remoteMaxConcurrentStreams);
+    if (this.#blocked.length > 0) this.#sendBlocked();
+  }
+
+  #onPing(flags: number, streamId: number, payload: Buffer): void {
+    if (streamId !== 0) throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, 'PING on a stream.');
+    if (payload.length !== 8) throw new H2ProtocolError(H2Error.FRAME_SIZE_ERROR, 'PING must be 8 octets.');
+    if ((flags & Flag.ACK) !== 0) {
+      this.#listener.onPingAck();
+      return;
+    }
+    this.#queue(pingFrame(payload, true));
+    this.#scheduleFlush();
+  }
+
+  #onGoaway(streamId: number, payload: Buffer): void {
+    if (streamId !== 0) throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, 'GOAWAY on a stream.');
+    if (payload.length < 8)
+      throw new H2ProtocolError(H2Error.FRAME_SIZE_ERROR, 'GOAWAY shorter than 8 octets.');
+    const lastStreamId = payload.readUInt32BE(0) & MAX_STREAM_ID;
+    const errorCode = payload.readUInt32BE(4);
+    // A server may send GOAWAY twice, lowering last-stream-id (RFC 9113 §6.8).
+    this.#goawayLastStreamId = Math.min(this.#goawayLastStreamId ?? MAX_STREAM_ID, lastStreamId);
+    this.#listener.onGoaway(errorCode, lastStreamId, Buffer.from(payload.subarray(8)));
+    for (const stream of [...this.#streams.values()]) {
+      if (stream.id > this.#goawayLastStreamId) this.#endStream(stream, 'goaway');
+    }
+    this.#closing = true;
+    this.#closeWhenIdle();
+  }
+
+  #onWindowUpdate(streamId: number, payload: Buffer): void {
+    if (payload.length !== 4)
+      throw new H2ProtocolError(H2Error.FRAME_SIZE_ERROR, 'WINDOW_UPDATE must be 4 octets.');
+    const increment = payload.readUInt32BE(0) & MAX_WINDOW;
+    if (streamId === 0) {
+      if (increment === 0) throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, 'A WINDOW_UPDATE of 0.');
+      this.#connectionSendWindow += increment;
+      if (this.#connectionSendWindow > MAX_WINDOW)
+        throw new H2ProtocolError(H2Error.FLOW_CONTROL_ERROR, 'The connection window above 2^31-1.');
+    } else {
+      const stream = this.#streams.get(streamId);
+      if (stream === undefined) return;
+      if (increment === 0) {
+        this.#resetStream(stream, H2Error.PROTOCOL_ERROR);
+        return;
+      }
+      stream.sendWindow += increment;
+      if (stream.sendWindow > MAX_WINDOW) {
+        this.#resetStream(stream, H2Error.FLOW_CONTROL_ERROR);
+        return;
+      }
+    }
+    if (this.#blocked.length > 0) this.#sendBlocked();
+  }
+
+  /** A stream error of ours (RFC 9113 §5.4.2): RST_STREAM and the stream ends as lost. */
+  #resetStream(stream: H2Stream, errorCode: number): void {
+    this.#queue(rstStreamFrame(stream.id, errorCode));
+    this.#scheduleFlush();
+    this.#endStream(stream, 'connection-lost');
+  }
+
+  #endStream(stream: H2Stream, end: StreamEnd): void {
+    if (stream.end !== undefined) return;
+    stream.end = end;
+    if (end === 'complete' && !stream.requestWritten && !this.#closed) {
+      // The server answered before reading the whole request (RFC 9113 §8.1): we stop sending it.
+      this.#queue(rstStreamFrame(stream.id, H2Error.CANCEL));
+      this.#scheduleFlush();
+    }
+    stream.pendingBody = undefined;
+    this.#streams.delete(stream.id);
+    this.#listener.onStreamEnd(stream);
+    if (this.#closing && this.#streams.size === 0) this.#closeWhenIdle();
+  }
+
+  /** A connection error (RFC 9113 §5.4.1): GOAWAY with the code, then the socket goes. */
+  #fail(error: unknown): void {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    this.#error ??= failure;
+    this.#closing = true;
+    if (failure instanceof H2ProtocolError && this.#connected && !this.#closed && !this.#ending) {
+      this.#ending = true;
+      this.#queue(goawayFrame(0, failure.errorCode, failure.message.slice(0, 200)));
+      this.#flushNow();
+      // Not destroy() at once: a destroyed socket drops what it has not written yet, the GOAWAY too.
+      this.#endSocket();
+      return;
+    }
+    this.#socket.destroy();
+  }
+
+  #onSocketClose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closing = true;
+    this.#out = [];
+    for (const stream of [...this.#streams.values()]) this.#endStream(stream, 'connection-lost');
+    this.#blocked.length = 0;
+    this.#listener.onClose(this.#error);
+  }
+}
+
+function statusOf(fields: readonly string[]): number | undefined {
+  for (let index = 0; index < fields.length; index += 2) {
+    if (fields[index] === ':status') {
+      const status = Number(fields[index + 1]);
+      return Number.isInteger(status) && status >= 100 && status <= 999 ? status : undefined;
+    }
+  }
+  return undefined;
+}
+
+function isIpAddress(host: string): boolean {
+  return isIP(host) !== 0;
+}
