@@ -558,6 +558,9 @@ class MockApnsServerImpl implements MockApnsServer {
 
     const finalResponse = response;
     const deliver = () => {
+      // A stream that GOAWAY declared unprocessed (or that is gone) is not answered, so neither
+      // counted nor recorded: counting it would report a notification APNs never processed.
+      if (this.#refuseIfUnanswerable(connection, stream)) return;
       if (finalResponse.status === 200) {
         this.#countAcceptance(apnsId);
         if (this.#recordAccepted && accepted !== undefined) {
@@ -674,18 +677,28 @@ class MockApnsServerImpl implements MockApnsServer {
     }
   }
 
+  /** True when the stream gets no answer: it is gone, or above a GOAWAY's last-stream-id (refused). */
+  #refuseIfUnanswerable(connection: Connection, stream: http2.ServerHttp2Stream): boolean {
+    if (stream.closed || stream.destroyed) {
+      connection.unanswered.delete(stream);
+      return true;
+    }
+    if (connection.goingAway !== undefined && streamIdOf(stream) > connection.goingAway.lastStreamId) {
+      connection.unanswered.delete(stream);
+      this.#refuse(connection, stream);
+      return true;
+    }
+    return false;
+  }
+
   #send(
     connection: Connection,
     stream: http2.ServerHttp2Stream,
     apnsId: string,
     response: MockResponse,
   ): void {
+    if (this.#refuseIfUnanswerable(connection, stream)) return;
     connection.unanswered.delete(stream);
-    if (stream.closed || stream.destroyed) return;
-    if (connection.goingAway !== undefined && streamIdOf(stream) > connection.goingAway.lastStreamId) {
-      this.#refuse(connection, stream);
-      return;
-    }
     const headers: http2.OutgoingHttpHeaders = {
       ':status': response.status,
       'apns-id': apnsId,
