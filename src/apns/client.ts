@@ -123,7 +123,6 @@ export interface SendManyOptions {
   readonly concurrency?: number;
 }
 
-
 const REQUEST_CHANNEL = 'pushkeeper:apns:request';
 
 interface Counters {
@@ -138,6 +137,15 @@ interface Counters {
 
 function failed(apnsId: string, code: ErrorCode, ambiguous: boolean, message?: string): Failed {
   return { kind: 'failed', apnsId, code, message: message ?? new PushkeeperError(code).message, ambiguous };
+}
+
+/** APNs echoes the apns-id; the development environment adds apns-unique-id (§1.6). */
+function acceptedResult(headers: IncomingHttpHeaders, apnsId: string): SendResult {
+  const uniqueId = headerString(headers, 'apns-unique-id');
+  const answeredId = headerString(headers, 'apns-id') ?? apnsId;
+  return uniqueId === undefined
+    ? { kind: 'accepted', apnsId: answeredId }
+    : { kind: 'accepted', apnsId: answeredId, uniqueId };
 }
 
 function headerString(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -160,7 +168,12 @@ export function parseErrorBody(body: Buffer): { reason: string | undefined; time
     const parsed: unknown = JSON.parse(body.toString('utf8'));
     if (typeof parsed !== 'object' || parsed === null) return { reason: undefined, timestamp: undefined };
     const { reason, timestamp } = parsed as { reason?: unknown; timestamp?: unknown };
-    const ts = typeof timestamp === 'number' ? timestamp : typeof timestamp === 'string' ? Number(timestamp) : Number.NaN;
+    const ts =
+      typeof timestamp === 'number'
+        ? timestamp
+        : typeof timestamp === 'string'
+          ? Number(timestamp)
+          : Number.NaN;
     return {
       reason: typeof reason === 'string' && reason.length > 0 ? reason.slice(0, 200) : undefined,
       timestamp: Number.isFinite(ts) ? ts : undefined,
@@ -181,7 +194,15 @@ export class ApnsClient {
   readonly #tokens: ProviderTokenSource | undefined;
   readonly #certificate: ClientCertificate | undefined;
   readonly #channel = diagnosticsChannel.channel(REQUEST_CHANNEL);
-  readonly #counters: Counters = { accepted: 0, rejected: 0, failed: 0, requests: 0, resends: 0, retries: 0, timeouts: 0 };
+  readonly #counters: Counters = {
+    accepted: 0,
+    rejected: 0,
+    failed: 0,
+    requests: 0,
+    resends: 0,
+    retries: 0,
+    timeouts: 0,
+  };
   readonly #retry: Required<RetryOptions>;
   readonly #requestTimeoutMs: number;
   readonly #knownBundleIds = new Set<string>();
@@ -202,7 +223,8 @@ export class ApnsClient {
     } catch (cause) {
       throw new PushkeeperError('PK_ERR_ENDPOINT_INVALID', `Not a URL: ${options.origin}`, {}, { cause });
     }
-    if (url.protocol !== 'https:') throw new PushkeeperError('PK_ERR_ENDPOINT_INVALID', 'APNs is reached over https only.');
+    if (url.protocol !== 'https:')
+      throw new PushkeeperError('PK_ERR_ENDPOINT_INVALID', 'APNs is reached over https only.');
     this.origin = url.origin;
     this.environment = options.environment ?? 'production';
     this.#options = options;
@@ -228,12 +250,14 @@ export class ApnsClient {
     });
     const auth = options.auth;
     if (auth.kind === 'token') {
-      this.#tokens = 'tokens' in auth ? auth.tokens : new ProviderTokenSource({ key: auth.key, clock: this.#clock });
+      this.#tokens =
+        'tokens' in auth ? auth.tokens : new ProviderTokenSource({ key: auth.key, clock: this.#clock });
     } else if ('tls' in auth.certificate) {
       this.#certificate = auth.certificate;
     } else {
       const loaded = loadClientCertificate(auth.certificate);
-      if (!loaded.ok) throw new PushkeeperError(loaded.error.code, loaded.error.message, loaded.error.details);
+      if (!loaded.ok)
+        throw new PushkeeperError(loaded.error.code, loaded.error.message, loaded.error.details);
       this.#certificate = loaded.value;
     }
     this.#aborted = new Promise((resolve) => {
@@ -275,20 +299,22 @@ export class ApnsClient {
   }
 
   /** Sends one notification. Never throws: invalid input and transport trouble come back as `failed`. */
-  async send(notification: ApnsNotification): Promise<SendResult> {
+  send(notification: ApnsNotification): Promise<SendResult> {
     let prepared: ReturnType<typeof prepareNotification>;
     try {
       prepared = prepareNotification(notification, this.#knownBundleIds);
     } catch (error) {
       // Not even an object of the right shape (JavaScript callers): still a result, never a throw.
       this.#counters.failed += 1;
-      return failed('', 'PK_ERR_VALIDATION', false, error instanceof Error ? error.message : String(error));
+      return Promise.resolve(
+        failed('', 'PK_ERR_VALIDATION', false, error instanceof Error ? error.message : String(error)),
+      );
     }
     if (!prepared.ok) {
       const apnsId = typeof notification.apnsId === 'string' ? notification.apnsId : '';
       const result = failed(apnsId, prepared.error.code, false, prepared.error.message);
       this.#counters.failed += 1;
-      return result;
+      return Promise.resolve(result);
     }
     const request = prepared.value;
     if (this.#knownBundleIds.size < 10_000) this.#knownBundleIds.add(notification.bundleId);
@@ -298,21 +324,76 @@ export class ApnsClient {
         pushType: request.pushType,
         environment: this.environment,
       });
-      if (!allowed.ok) return this.#finish(request, failed(request.apnsId, allowed.error.code, false, allowed.error.message));
+      if (!allowed.ok)
+        return Promise.resolve(
+          this.#finish(request, failed(request.apnsId, allowed.error.code, false, allowed.error.message)),
+        );
     }
-    if (this.#closing) return this.#finish(request, failed(request.apnsId, 'PK_ERR_APNS_CLIENT_CLOSED', false));
+    if (this.#closing)
+      return Promise.resolve(
+        this.#finish(request, failed(request.apnsId, 'PK_ERR_APNS_CLIENT_CLOSED', false)),
+      );
     const refused = this.#credentialsRefused;
     if (refused !== undefined && this.#clock.now() < refused.until) {
-      return this.#finish(request, this.#credentialsUnhealthy(request.apnsId));
+      return Promise.resolve(this.#finish(request, this.#credentialsUnhealthy(request.apnsId)));
     }
     this.#inFlight += 1;
     if (this.#inFlight > this.#maxInFlight) this.#maxInFlight = this.#inFlight;
-    try {
-      return this.#finish(request, await this.#deliver(request));
-    } finally {
-      this.#inFlight -= 1;
-      if (this.#inFlight === 0) this.#drained?.();
+    // The first attempt runs on callbacks: an accepted notification (nearly all of them) costs no
+    // async-function frame and no promise besides the one returned. Anything else continues in
+    // #deliver with the first outcome in hand.
+    return new Promise<SendResult>((resolve) => {
+      this.#budget.deposit();
+      // Read by the callback only after #attempt returned, unless the pool answers at once
+      // (closing, nothing written) — and then no token was involved.
+      let token: ProviderToken | undefined;
+      token = this.#attempt(request, 0, 0, (outcome) => {
+        if (outcome.kind === 'response' && outcome.status === 200) {
+          this.#settle(request, acceptedResult(outcome.headers, request.apnsId), resolve);
+          return;
+        }
+        this.#deliver(request, { outcome, token }).then(
+          (result) => this.#settle(request, result, resolve),
+          (error: unknown) =>
+            this.#settle(
+              request,
+              failed(
+                request.apnsId,
+                'PK_ERR_APNS_CONNECTION',
+                true,
+                error instanceof Error ? error.message : String(error),
+              ),
+              resolve,
+            ),
+        );
+      });
+    });
+  }
+
+  /** Writes one attempt (current provider token, counters, `sent` event); returns the token used. */
+  #attempt(
+    request: PreparedRequest,
+    attempts: number,
+    resends: number,
+    done: (outcome: StreamOutcome) => void,
+  ): ProviderToken | undefined {
+    let token: ProviderToken | undefined;
+    const headers = request.headers;
+    if (this.#tokens !== undefined) {
+      token = this.#tokens.current();
+      headers['authorization'] = token.authorization;
     }
+    this.#counters.requests += 1;
+    if (this.#channel.hasSubscribers)
+      this.#publish('sent', request, { attempt: attempts + 1, resend: resends });
+    this.#pool.submit({ headers, payload: request.payload, timeoutMs: this.#requestTimeoutMs }, done);
+    return token;
+  }
+
+  #settle(request: PreparedRequest, result: SendResult, resolve: (result: SendResult) => void): void {
+    this.#inFlight -= 1;
+    if (this.#inFlight === 0) this.#drained?.();
+    resolve(this.#finish(request, result));
   }
 
   /**
@@ -325,7 +406,11 @@ export class ApnsClient {
     notifications: Iterable<N> | AsyncIterable<N>,
     options: SendManyOptions = {},
   ): AsyncIterableIterator<SendManyResult<N>> {
-    return new SendManyIterator<N>(notifications, (notification) => this.send(notification), options.concurrency ?? 1000);
+    return new SendManyIterator<N>(
+      notifications,
+      (notification) => this.send(notification),
+      options.concurrency ?? 1000,
+    );
   }
 
   /** Stops taking sends, waits for those in flight, then closes the connections. Idempotent. */
@@ -372,7 +457,11 @@ export class ApnsClient {
       if (this.#channel.hasSubscribers) this.#publish('accepted', request, {});
     } else if (result.kind === 'rejected') {
       this.#counters.rejected += 1;
-      this.#publish('rejected', request, { status: result.status, reason: result.reason, disposition: result.disposition });
+      this.#publish('rejected', request, {
+        status: result.status,
+        reason: result.reason,
+        disposition: result.disposition,
+      });
     } else {
       this.#counters.failed += 1;
       this.#publish('failed', request, { code: result.code, ambiguous: result.ambiguous });
@@ -387,40 +476,52 @@ export class ApnsClient {
 
   #credentialsUnhealthy(apnsId: string): Failed {
     const reason = this.#credentialsRefused?.reason ?? 'unknown';
-    return failed(apnsId, 'PK_ERR_APNS_CREDENTIALS_UNHEALTHY', false, `APNs refused these credentials (${reason}); fix them before sending again.`);
+    return failed(
+      apnsId,
+      'PK_ERR_APNS_CREDENTIALS_UNHEALTHY',
+      false,
+      `APNs refused these credentials (${reason}); fix them before sending again.`,
+    );
   }
 
   #backoffMs(attempt: number, retryAfterMs: number | undefined): number {
-    const exponential = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+    const exponential = Math.min(
+      this.#retry.maxDelayMs,
+      this.#retry.baseDelayMs * 2 ** Math.max(0, attempt - 1),
+    );
     // "Equal jitter": half fixed, half random, so retries of one burst spread out.
     const jittered = exponential / 2 + this.#random() * (exponential / 2);
     return Math.max(jittered, Math.min(retryAfterMs ?? 0, this.#retry.maxDelayMs));
   }
 
-  async #deliver(request: PreparedRequest): Promise<SendResult> {
+  /** Every attempt after the first (resends, retries with back-off), from the first one's outcome. */
+  async #deliver(
+    request: PreparedRequest,
+    first: { outcome: StreamOutcome; token: ProviderToken | undefined },
+  ): Promise<SendResult> {
     const { apnsId } = request;
     let attempts = 0;
     let resends = 0;
     let expiredTokenResends = 0;
-    this.#budget.deposit();
+    let pending: typeof first | undefined = first;
     for (;;) {
       let token: ProviderToken | undefined;
-      const headers = request.headers;
-      if (this.#tokens !== undefined) {
-        token = this.#tokens.current();
-        headers['authorization'] = token.authorization;
+      let outcome: StreamOutcome;
+      if (pending !== undefined) {
+        ({ token, outcome } = pending);
+        pending = undefined;
+      } else {
+        let done: (outcome: StreamOutcome) => void = () => {};
+        const answered = new Promise<StreamOutcome>((resolve) => {
+          done = resolve;
+        });
+        token = this.#attempt(request, attempts, resends, done);
+        outcome = await answered;
       }
-      this.#counters.requests += 1;
-      if (this.#channel.hasSubscribers) this.#publish('sent', request, { attempt: attempts + 1, resend: resends });
-      const outcome: StreamOutcome = await this.#pool.dispatch({ headers, payload: request.payload, timeoutMs: this.#requestTimeoutMs });
 
       if (outcome.kind === 'response') {
         const { status, headers: responseHeaders } = outcome;
-        if (status === 200) {
-          const uniqueId = headerString(responseHeaders, 'apns-unique-id');
-          const answeredId = headerString(responseHeaders, 'apns-id') ?? apnsId;
-          return uniqueId === undefined ? { kind: 'accepted', apnsId: answeredId } : { kind: 'accepted', apnsId: answeredId, uniqueId };
-        }
+        if (status === 200) return acceptedResult(responseHeaders, apnsId);
         if (!Number.isInteger(status) || status < 100) {
           return failed(apnsId, 'PK_ERR_APNS_PROTOCOL', true, `APNs answered with status ${String(status)}.`);
         }
@@ -434,7 +535,9 @@ export class ApnsClient {
           reason,
           disposition: rule.disposition,
           scope: rule.scope,
-          ...(status === 410 && body.timestamp !== undefined ? { invalidSince: new Date(body.timestamp) } : {}),
+          ...(status === 410 && body.timestamp !== undefined
+            ? { invalidSince: new Date(body.timestamp) }
+            : {}),
         };
         if (reason === 'ExpiredProviderToken' && token !== undefined && this.#tokens !== undefined) {
           // Only the first report per token generation mints a new token (no stampede).
@@ -458,7 +561,8 @@ export class ApnsClient {
           attempts += 1;
           if (attempts >= this.#retry.maxAttempts) return rejected;
           const retryAfter = parseRetryAfter(headerString(responseHeaders, 'retry-after'), this.#clock.now());
-          if (await this.#wait(this.#budget.acquire())) return failed(apnsId, 'PK_ERR_APNS_CLIENT_CLOSED', false);
+          if (await this.#wait(this.#budget.acquire()))
+            return failed(apnsId, 'PK_ERR_APNS_CLIENT_CLOSED', false);
           if (await this.#wait(this.#clock.sleep(this.#backoffMs(attempts, retryAfter)))) {
             return failed(apnsId, 'PK_ERR_APNS_CLIENT_CLOSED', false);
           }
@@ -506,7 +610,12 @@ export class ApnsClient {
         }
         resends += 1;
         if (resends > this.#retry.maxResends) {
-          return failed(apnsId, 'PK_ERR_APNS_RETRIES_EXHAUSTED', false, `Not processed ${resends} times (${outcome.cause}).`);
+          return failed(
+            apnsId,
+            'PK_ERR_APNS_RETRIES_EXHAUSTED',
+            false,
+            `Not processed ${resends} times (${outcome.cause}).`,
+          );
         }
         this.#counters.resends += 1;
         continue;

@@ -4,7 +4,6 @@
  * domain rules before the first byte is written; `apns-topic` is derived from the bundle id and the
  * push type, never taken from the caller; the apns-id is fixed here so every resend reuses it.
  */
-import { randomUUID } from 'node:crypto';
 import {
   checkPayloadBytes,
   type DeviceToken,
@@ -21,6 +20,7 @@ import {
   serialisePayload,
   topicFor,
 } from '../domain/index.ts';
+import { randomApnsId } from './random-apns-id.ts';
 
 export interface ApnsNotification {
   /** Hex device token (any case; `<…>` NSData descriptions accepted). */
@@ -66,20 +66,29 @@ export function serialiseApnsPayload(payload: object, pushType: PushType = 'aler
  * `knownBundleIds` lets a caller skip re-checking bundle ids it has already seen pass (a client sends
  * the same few ids millions of times).
  */
-export function prepareNotification(notification: ApnsNotification, knownBundleIds?: Set<string>): Result<PreparedRequest> {
+export function prepareNotification(
+  notification: ApnsNotification,
+  knownBundleIds?: Set<string>,
+): Result<PreparedRequest> {
   const token = parseDeviceToken(notification.token);
   if (!token.ok) return token;
   if (knownBundleIds?.has(notification.bundleId) === true) {
     // checked before
   } else if (typeof notification.bundleId !== 'string' || !BUNDLE_ID.test(notification.bundleId)) {
-    return fail(problem('PK_ERR_TOPIC_INVALID', 'bundleId must be a bundle identifier like com.example.app.', 'bundle-id'));
+    return fail(
+      problem(
+        'PK_ERR_TOPIC_INVALID',
+        'bundleId must be a bundle identifier like com.example.app.',
+        'bundle-id',
+      ),
+    );
   }
   const options = parsedOptions(notification);
   if (!options.ok) return options;
   const { pushType, priority } = options.value;
   const bytes = payloadBytes(notification.payload, pushType);
   if (!bytes.ok) return bytes;
-  const apnsId = options.value.apnsId ?? randomUUID();
+  const apnsId = options.value.apnsId ?? randomApnsId();
   const topic = topicFor(notification.bundleId, pushType);
   const headers: Record<string, string> = {
     ':method': 'POST',
@@ -92,18 +101,36 @@ export function prepareNotification(notification: ApnsNotification, knownBundleI
   // on the common path; 5 and 1 are always sent.
   if (priority !== 10) headers['apns-priority'] = String(priority);
   if (options.value.expiration !== undefined) headers['apns-expiration'] = String(options.value.expiration);
-  if (options.value.collapseId !== undefined) headers['apns-collapse-id'] = options.value.collapseId;
+  if (options.value.collapseId !== undefined)
+    headers['apns-collapse-id'] = headerOctets(options.value.collapseId);
   return ok({ apnsId, token: token.value, pushType, topic, headers, payload: bytes.value });
+}
+
+/**
+ * HTTP/2 header values are octets (RFC 9113 §8.2.1); the wire writes one octet per character. A
+ * collapse id may be any UTF-8 text up to 64 octets (Apple), so its UTF-8 octets are carried as
+ * one character each.
+ */
+function headerOctets(value: string): string {
+  return /^[\x00-\x7f]*$/.test(value) ? value : Buffer.from(value, 'utf8').toString('latin1');
 }
 
 /** Each push type's options when the caller sets none (the common case): computed once. */
 const DEFAULT_OPTIONS = new Map(
-  PUSH_TYPES.map((pushType) => [pushType, parseNotificationOptions({ pushType }) as ReturnType<typeof parseNotificationOptions>]),
+  PUSH_TYPES.map((pushType) => [
+    pushType,
+    parseNotificationOptions({ pushType }) as ReturnType<typeof parseNotificationOptions>,
+  ]),
 );
 
 function parsedOptions(notification: ApnsNotification): ReturnType<typeof parseNotificationOptions> {
   const { pushType, priority, expiration, collapseId, apnsId } = notification;
-  if (priority === undefined && expiration === undefined && collapseId === undefined && apnsId === undefined) {
+  if (
+    priority === undefined &&
+    expiration === undefined &&
+    collapseId === undefined &&
+    apnsId === undefined
+  ) {
     const defaults = DEFAULT_OPTIONS.get(pushType ?? 'alert');
     if (defaults !== undefined) return defaults;
   }

@@ -110,19 +110,25 @@ export class ConnectionPool {
 
   /** Sends on the first connection with a free stream; waits in line when none has one. */
   dispatch(request: WireRequest): Promise<StreamOutcome> {
-    if (this.#closing) return Promise.resolve({ kind: 'not-processed', cause: 'pool-closed' });
-    return new Promise((resolve) => {
-      // Straight onto a connection when nobody waits in line (the common case); queued otherwise.
-      if (this.#queue.length === 0 && !this.#pumping) {
-        const connection = this.#pick();
-        if (connection !== undefined) {
-          connection.request(request, resolve);
-          return;
-        }
+    return new Promise((resolve) => this.submit(request, resolve));
+  }
+
+  /** `dispatch` without a promise: `done` is called exactly once with the outcome. */
+  submit(request: WireRequest, done: (outcome: StreamOutcome) => void): void {
+    if (this.#closing) {
+      done({ kind: 'not-processed', cause: 'pool-closed' });
+      return;
+    }
+    // Straight onto a connection when nobody waits in line (the common case); queued otherwise.
+    if (this.#queue.length === 0 && !this.#pumping) {
+      const connection = this.#pick();
+      if (connection !== undefined) {
+        connection.request(request, done);
+        return;
       }
-      this.#queue.push({ request, resolve });
-      this.#pump();
-    });
+    }
+    this.#queue.push({ request, resolve: done });
+    this.#pump();
   }
 
   /** Lets queued and open streams finish, then closes every connection. Idempotent. */
@@ -154,7 +160,8 @@ export class ConnectionPool {
   }
 
   #failQueue(outcome: StreamOutcome): void {
-    for (let waiter = this.#queue.shift(); waiter !== undefined; waiter = this.#queue.shift()) waiter.resolve(outcome);
+    for (let waiter = this.#queue.shift(); waiter !== undefined; waiter = this.#queue.shift())
+      waiter.resolve(outcome);
   }
 
   #pump(): void {
@@ -233,7 +240,8 @@ export class ConnectionPool {
       // them: hand them back so the client decides (retry within its budget, or fail).
       if (!connection.everConnected && this.#usable.size === 0) {
         const error =
-          this.#lastError ?? new PushkeeperError('PK_ERR_APNS_CONNECTION', 'The connection closed before it was ready.');
+          this.#lastError ??
+          new PushkeeperError('PK_ERR_APNS_CONNECTION', 'The connection closed before it was ready.');
         this.#failQueue({ kind: 'not-processed', cause: 'connect-failed', error });
       }
     } else {
