@@ -11,21 +11,28 @@
  * on PostgreSQL; peak RSS < 150 MB while streaming 1,000,000.
  *
  * Options (env, bench-only): BENCH_DEVICES (default 1000000), BENCH_PG_ADMIN_URL
- * (default postgres://postgres@127.0.0.1:5432/test), BENCH_ONLY=sqlite|postgres, BENCH_WRITE=0.
+ * (default postgres://postgres@127.0.0.1:5432/test), BENCH_ONLY=sqlite|postgres, BENCH_WRITE=0,
+ * BENCH_PHASES (default import,stream,invalidate; import always runs), BENCH_STREAM_RUNS (default 1:
+ * stream phases one after another, to see their spread), BENCH_STREAM_PAGE_SQLITE /
+ * BENCH_STREAM_PAGE_POSTGRES (rows per audience page), BENCH_MEMORY=1 (each phase prints its
+ * memory by part on stderr, at its start and end).
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { DeviceToken } from '../src/domain/index.ts';
 import type { DeviceInput } from '../src/store/index.ts';
 import { openStore } from '../src/store/index.ts';
-import { compileForChild, writeBenchSection } from './support.ts';
 
 type Phase = 'import' | 'stream' | 'invalidate';
-const PHASES: readonly Phase[] = ['import', 'stream', 'invalidate'];
+const PHASES: readonly Phase[] = (process.env['BENCH_PHASES'] ?? 'import,stream,invalidate')
+  .split(',')
+  .filter((phase): phase is Phase => phase === 'stream' || phase === 'invalidate')
+  .flatMap((phase) =>
+    phase === 'stream' ? Array<Phase>(Number(process.env['BENCH_STREAM_RUNS'] ?? 1)).fill(phase) : [phase],
+  );
 
 interface PhaseResult {
   readonly phase: Phase;
@@ -65,14 +72,35 @@ function token(i: number): string {
  * so it streams faster with larger pages; SQLite's pages are in-process calls, and smaller pages
  * keep the garbage per page (and so the heap) small.
  */
-const STREAM_PAGE: Record<string, number> = { sqlite: 250, postgres: 5000 };
+const STREAM_PAGE: Record<string, number> = {
+  sqlite: Number(process.env['BENCH_STREAM_PAGE_SQLITE'] ?? 250),
+  postgres: Number(process.env['BENCH_STREAM_PAGE_POSTGRES'] ?? 5000),
+};
 /** Rows per import transaction: the store's largest (each commit rewrites the index pages it touched). */
 const IMPORT_BATCH = 100_000;
+
+/** BENCH_MEMORY=1: where a phase's resident memory is, by part, on stderr. */
+function reportMemory(when: string): void {
+  const mb = (bytes: number) => Math.round(bytes / 1048576);
+  const m = process.memoryUsage();
+  const modules = Object.keys((globalThis as { require?: { cache: object } }).require?.cache ?? {}).length;
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kinds = ['RssAnon', 'RssFile', 'RssShmem']
+    .map(
+      (kind) =>
+        `${kind} ${Math.round(Number(new RegExp(`${kind}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024)}`,
+    )
+    .join(', ');
+  process.stderr.write(
+    `${when}: rss ${mb(m.rss)} MB (peak ${mb(process.resourceUsage().maxRSS * 1024)}), heap used ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)}, array buffers ${mb(m.arrayBuffers)}; ${kinds}${modules ? `, ${modules} CJS modules` : ''}\n`,
+  );
+}
 
 async function child(phase: Phase, url: string, appId: string): Promise<void> {
   const store = openStore({ url, secretKey: SECRET });
   await store.ping();
   const startRssMb = process.resourceUsage().maxRSS / 1024;
+  if (process.env['BENCH_MEMORY'] === '1') reportMemory(`${phase} start`);
   const startCpu = process.cpuUsage();
   const started = process.hrtime.bigint();
   let rows = 0;
@@ -116,6 +144,7 @@ async function child(phase: Phase, url: string, appId: string): Promise<void> {
     rows = counts.removed;
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (process.env['BENCH_MEMORY'] === '1') reportMemory(`${phase} end`);
   const cpu = process.cpuUsage(startCpu);
   await store.close();
   const result: PhaseResult = {
@@ -153,6 +182,10 @@ async function prepare(url: string): Promise<string> {
 }
 
 async function main(): Promise<void> {
+  // Loaded here, not at the top: the phase processes run this file too, and should hold only what a
+  // store process holds (support.ts brings `pg` and the TypeScript compiler's loader).
+  const { default: pg } = await import('pg');
+  const { compileForChild, writeBenchSection } = await import('./support.ts');
   const rows: (PhaseResult & { database: string })[] = [];
   const only = process.env['BENCH_ONLY'];
   const build = await compileForChild(import.meta.filename);
@@ -162,7 +195,7 @@ async function main(): Promise<void> {
       try {
         const url = `sqlite:${join(dir, 'bench.db')}`;
         const appId = await prepare(url);
-        for (const phase of PHASES)
+        for (const phase of ['import' as const, ...PHASES])
           rows.push({ database: 'sqlite', ...runPhase(build.entry, phase, url, appId) });
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -178,7 +211,7 @@ async function main(): Promise<void> {
         const url = new URL(adminUrl);
         url.pathname = `/${name}`;
         const appId = await prepare(url.toString());
-        for (const phase of PHASES) {
+        for (const phase of ['import' as const, ...PHASES]) {
           rows.push({ database: 'postgres', ...runPhase(build.entry, phase, url.toString(), appId) });
         }
       } finally {

@@ -137,25 +137,29 @@ export class SqlAppStore implements AppStore {
     const webhook = checkWebhook(input.webhook);
     if (!webhook.ok) return webhook;
     const atMs = toMs(at);
-    const inserted = await this.#db
-      .insertInto('apps')
-      .values({
-        id,
-        name: input.name,
-        topic: input.topic,
-        auth_kind: credentials.value.auth,
-        ...this.#seal(id, input.topic, credentials.value, input.webhook ?? null),
-        endpoints: input.endpoints ? JSON.stringify(input.endpoints) : null,
-        feedback: input.feedback ? JSON.stringify(input.feedback) : null,
-        health_status: 'healthy',
-        created_at: atMs,
-        updated_at: atMs,
-      })
-      .onConflict((conflict) => conflict.column('id').doNothing())
-      .returning(APP_COLUMNS)
-      .executeTakeFirst();
-    if (!inserted) return fail(problem('PK_ERR_CONFLICT', 'An app with this id exists.', 'app-exists'));
-    return ok(toApp(inserted));
+    // The app and its integer key (app-keys.ts) are created together: devices are stored under the key.
+    return this.#db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto('apps')
+        .values({
+          id,
+          name: input.name,
+          topic: input.topic,
+          auth_kind: credentials.value.auth,
+          ...this.#seal(id, input.topic, credentials.value, input.webhook ?? null),
+          endpoints: input.endpoints ? JSON.stringify(input.endpoints) : null,
+          feedback: input.feedback ? JSON.stringify(input.feedback) : null,
+          health_status: 'healthy',
+          created_at: atMs,
+          updated_at: atMs,
+        })
+        .onConflict((conflict) => conflict.column('id').doNothing())
+        .returning(APP_COLUMNS)
+        .executeTakeFirst();
+      if (!inserted) return fail(problem('PK_ERR_CONFLICT', 'An app with this id exists.', 'app-exists'));
+      await trx.insertInto('app_keys').values({ app_id: id }).execute();
+      return ok(toApp(inserted));
+    });
   }
 
   async get(appId: string): Promise<App | null> {

@@ -5,13 +5,14 @@
  * statement carries thousands of parameters; the cursor is (chunk, last id), so a fan-out can
  * checkpoint after any page and resume there.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
 import type { Audience, DeviceToken, Environment } from '../domain/index.ts';
 import { PushkeeperError } from '../errors.ts';
 import type { AudienceDevice, AudiencePage, StreamAudienceOptions } from './contract.ts';
 import { CompiledStatement } from './compiled-statement.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
-import { chunks } from './rows.ts';
+import { appKeyOf } from './app-keys.ts';
+import { chunks, tokensBytes } from './rows.ts';
 import type { Database } from './schema.ts';
 
 export const DEFAULT_AUDIENCE_PAGE = 1000;
@@ -23,6 +24,7 @@ const TAG_CHUNK = 50;
 
 interface Row {
   id: number;
+  /** Lower-case hex, made by the database (see AudienceStatements). */
   token: string;
   environment: string;
   locale: string | null;
@@ -30,16 +32,21 @@ interface Row {
 
 type PageQuery = (afterId: number, limit: number) => Promise<readonly Row[]>;
 
-function deviceColumns() {
-  return ['d.id', 'd.token', 'd.environment', 'd.locale'] as const;
-}
+/** SQL giving a bytes column as lower-case hex (StoreCapabilities.bytesAsHex). */
+type BytesAsHex = (column: string) => RawBuilder<string>;
 
-function pageQuery(db: Kysely<Database>, appId: string, afterId: number, limit: number) {
+function pageQuery(
+  db: Kysely<Database>,
+  bytesAsHex: BytesAsHex,
+  appId: string,
+  afterId: number,
+  limit: number,
+) {
   return (
     db
       .selectFrom('devices as d')
-      .select(deviceColumns())
-      .where('d.app_id', '=', appId)
+      .select(['d.id', bytesAsHex('d.token').as('token'), 'd.environment', 'd.locale'])
+      .where('d.app_key', '=', appKeyOf(db, appId))
       .where('d.id', '>', afterId)
       // A device marked invalid is skipped until it registers again (DeviceStore.markInvalid).
       .where('d.invalid_since', 'is', null)
@@ -52,16 +59,25 @@ function pageQuery(db: Kysely<Database>, appId: string, afterId: number, limit: 
  * The pages of the `all` and `alias` audiences, compiled once per store (compiled-statement.ts): a
  * broadcast to 1,000,000 devices runs the same page query a thousand times or more, and need not
  * build and compile it with Kysely each time.
+ *
+ * Tokens are stored as bytes; the database hands them over as hex text. Reading the bytes instead
+ * costs a buffer per row (node:sqlite makes a Uint8Array with its own backing store, pg parses
+ * bytea's text form into a Buffer), which we would then turn into a string anyway.
  */
 export class AudienceStatements {
+  readonly bytesAsHex: BytesAsHex;
   /** [appId, afterId, limit] */
-  readonly all = new CompiledStatement<readonly [string, number, number]>((db, slot) =>
-    pageQuery(db, slot(0), slot(1), slot(2)),
-  );
+  readonly all: CompiledStatement<readonly [string, number, number]>;
   /** [appId, afterId, limit, alias] */
-  readonly alias = new CompiledStatement<readonly [string, number, number, string]>((db, slot) =>
-    pageQuery(db, slot(0), slot(1), slot(2)).where('d.alias', '=', slot(3)),
-  );
+  readonly alias: CompiledStatement<readonly [string, number, number, string]>;
+
+  constructor(bytesAsHex: BytesAsHex) {
+    this.bytesAsHex = bytesAsHex;
+    this.all = new CompiledStatement((db, slot) => pageQuery(db, bytesAsHex, slot(0), slot(1), slot(2)));
+    this.alias = new CompiledStatement((db, slot) =>
+      pageQuery(db, bytesAsHex, slot(0), slot(1), slot(2)).where('d.alias', '=', slot(3)),
+    );
+  }
 }
 
 /** One query per chunk of the audience; chunks are disjoint, so no device is yielded twice. */
@@ -71,7 +87,8 @@ function chunkQueries(
   appId: string,
   audience: Audience,
 ): PageQuery[] {
-  const base = (afterId: number, limit: number) => pageQuery(db, appId, afterId, limit);
+  const base = (afterId: number, limit: number) =>
+    pageQuery(db, statements.bytesAsHex, appId, afterId, limit);
   if ('all' in audience) {
     return [(afterId, limit) => statements.all.execute<Row>(db, [appId, afterId, limit])];
   }
@@ -84,7 +101,9 @@ function chunkQueries(
     );
   }
   if ('tokens' in audience) {
-    return [...chunks([...new Set(audience.tokens)].sort(), LIST_CHUNK)].map(
+    // Sorted hex sorts as the bytes do: each chunk is a contiguous stretch of the (app, token) index.
+    const tokens = tokensBytes([...new Set(audience.tokens)].sort());
+    return [...chunks(tokens, LIST_CHUNK)].map(
       (part) => (afterId, limit) => base(afterId, limit).where('d.token', 'in', part).execute(),
     );
   }
@@ -101,7 +120,7 @@ function chunkQueries(
             eb
               .selectFrom('device_tags')
               .select('device_id')
-              .where('app_id', '=', appId)
+              .where('app_key', '=', appKeyOf(db, appId))
               .where('tag', '=', tag)
               .where('device_id', '>', afterId)
               .orderBy('device_id')
@@ -119,7 +138,7 @@ function chunkQueries(
             exists(
               selectFrom('device_tags as x')
                 .select('x.device_id')
-                .where('x.app_id', '=', appId)
+                .where('x.app_key', '=', appKeyOf(db, appId))
                 .whereRef('x.device_id', '=', 'd.id')
                 .where('x.tag', 'in', earlier),
             ),

@@ -7,7 +7,7 @@
  * registration and clears invalid_since. The store conformance suite holds both paths to it.
  */
 import type { Kysely } from 'kysely';
-import { chunks } from './rows.ts';
+import { chunks, tokenBytes, tokenHex } from './rows.ts';
 import type { Database } from './schema.ts';
 import { SizedStatements } from './sized-statements.ts';
 
@@ -25,9 +25,9 @@ const ALIAS = 2;
 const TAGS = 4;
 const LOCALE = 8;
 
-/** Slots per device row: token, environment, alias, tags JSON, locale (after the app id and time). */
+/** Slots per device row: token, environment, alias, tags JSON, locale (after the app key and time). */
 const ROW_SLOTS = 5;
-/** Bind parameters per device row once compiled: the app id and the time repeat in every row. */
+/** Bind parameters per device row once compiled: the app key and the time repeat in every row. */
 const ROW_PARAMS = 8;
 /** Tag rows per INSERT (3 values each). */
 const TAG_ROWS_PER_STATEMENT = 2000;
@@ -40,16 +40,6 @@ function shapeOf(row: UpsertFields): number {
     (row.tags !== undefined ? TAGS : 0) |
     (row.locale !== undefined ? LOCALE : 0)
   );
-}
-
-/**
- * The rows in token order. Sorting the tokens with the default comparison runs natively; a
- * comparator over the rows cost a JavaScript call per pair (5% of an import).
- */
-function sortedByToken(rows: readonly UpsertFields[]): readonly UpsertFields[] {
-  if (rows.length < 2) return rows;
-  const byToken = new Map(rows.map((row) => [row.token, row]));
-  return [...byToken.keys()].sort().map((token) => byToken.get(token)!);
 }
 
 /** The largest device id of any app (SQLite reads it from the end of the table's B-tree). */
@@ -79,8 +69,10 @@ export class BulkUpsert {
   }
 
   /**
-   * Upserts `rows` (unique tokens) into the app in the caller's transaction; answers how many were
-   * created. Rows are grouped by which fields they carry, so each group is one statement shape.
+   * Upserts `rows` (unique, parsed tokens, in token order) into the app whose key (app-keys.ts) is
+   * `appKey`, in the caller's transaction; answers how many were created. In token order,
+   * consecutive rows land on neighbouring pages of the (app, token) index instead of a random page
+   * each: fewer pages dirtied per transaction. Rows are grouped by which fields they carry, so each group is one statement shape.
    *
    * Which rows were created: a tagged row needs its id anyway (for its tag rows), so its statement
    * returns id, token and `registrations` (1 = created). Untagged rows, where writers are serial,
@@ -91,7 +83,7 @@ export class BulkUpsert {
    */
   async upsert(
     trx: Kysely<Database>,
-    appId: string,
+    appKey: number,
     rows: readonly UpsertFields[],
     at: number,
   ): Promise<{ created: number }> {
@@ -107,19 +99,18 @@ export class BulkUpsert {
     let created = 0;
     const withTags: { id: number; tags: readonly string[]; isNew: boolean }[] = [];
     for (const [shape, group] of groups) {
-      // In token order, consecutive rows land on neighbouring pages of the (app, token) index
-      // instead of a random page each: fewer pages dirtied per transaction.
+      // A group keeps the rows' token order.
       const returned = await this.#statements(shape, !counting).execute<{
         id?: number;
-        token?: string;
+        token?: Uint8Array;
         registrations: number;
-      }>(trx, sortedByToken(group), [appId, at]);
+      }>(trx, group, [appKey, at]);
       const tagsOf = shape & TAGS ? new Map(group.map((row) => [row.token, row.tags ?? []])) : null;
       for (const row of returned) {
         const isNew = Number(row.registrations) === 1;
         if (isNew) created += 1;
         if (tagsOf !== null) {
-          withTags.push({ id: Number(row.id), tags: tagsOf.get(row.token!) ?? [], isNew });
+          withTags.push({ id: Number(row.id), tags: tagsOf.get(tokenHex(row.token!)) ?? [], isNew });
         }
       }
     }
@@ -127,7 +118,7 @@ export class BulkUpsert {
       const row = await trx
         .selectFrom('devices')
         .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('app_id', '=', appId)
+        .where('app_key', '=', appKey)
         .where('id', '>', idsBelow)
         .executeTakeFirstOrThrow();
       created = Number(row.n);
@@ -139,7 +130,7 @@ export class BulkUpsert {
         await trx.deleteFrom('device_tags').where('device_id', 'in', part).execute();
       }
       const tagRows = withTags.flatMap((row) =>
-        row.tags.map((tag) => ({ app_id: appId, tag, device_id: row.id })),
+        row.tags.map((tag) => ({ app_key: appKey, tag, device_id: row.id })),
       );
       for (const part of chunks(tagRows, TAG_ROWS_PER_STATEMENT)) {
         await trx.insertInto('device_tags').values(part).execute();
@@ -155,15 +146,16 @@ export class BulkUpsert {
       statements = new SizedStatements<UpsertFields>({
         max: Math.floor(this.#maxBindParameters / ROW_PARAMS),
         values: (rows) => {
-          const values: unknown[] = [];
+          // Sized up front: 20,000 values pushed one by one grow (and copy) the array a dozen times.
+          const values = new Array<unknown>(rows.length * ROW_SLOTS);
+          let at = 0;
           for (const row of rows) {
-            values.push(
-              row.token,
-              row.environment ?? 'production',
-              row.alias ?? null,
-              row.tags === undefined ? NO_TAGS : JSON.stringify(row.tags),
-              row.locale ?? null,
-            );
+            // Parsed tokens (devices.ts): always hex of whole bytes.
+            values[at++] = tokenBytes(row.token);
+            values[at++] = row.environment ?? 'production';
+            values[at++] = row.alias ?? null;
+            values[at++] = row.tags === undefined ? NO_TAGS : JSON.stringify(row.tags);
+            values[at++] = row.locale ?? null;
           }
           return values;
         },
@@ -172,7 +164,7 @@ export class BulkUpsert {
             .insertInto('devices')
             .values(
               Array.from({ length: size }, (_, i) => ({
-                app_id: slot(0),
+                app_key: slot(0),
                 token: slot(2 + i * ROW_SLOTS),
                 environment: slot(3 + i * ROW_SLOTS),
                 alias: slot(4 + i * ROW_SLOTS),
@@ -183,7 +175,7 @@ export class BulkUpsert {
               })),
             )
             .onConflict((conflict) =>
-              conflict.columns(['app_id', 'token']).doUpdateSet((eb) => ({
+              conflict.columns(['app_key', 'token']).doUpdateSet((eb) => ({
                 last_registered_at: eb.ref('excluded.last_registered_at'),
                 registrations: eb('devices.registrations', '+', 1),
                 invalid_since: null,

@@ -3,7 +3,7 @@
  * capability flags for the few places where SQL truly differs, and the connection lifecycle.
  * Business code reads flags, never the database's name.
  */
-import type { CreateTableBuilder, Kysely } from 'kysely';
+import type { CreateTableBuilder, Kysely, RawBuilder } from 'kysely';
 import type { StoreKind } from './contract.ts';
 import type { Database } from './schema.ts';
 
@@ -18,6 +18,16 @@ export interface StoreCapabilities {
   readonly bigIntType: 'integer' | 'bigint';
   /** The data type of a column holding bytes. */
   readonly bytesType: 'blob' | 'bytea';
+  /** SQL giving a bytes column as lower-case hex text (device tokens, read by the million when streaming). */
+  bytesAsHex(column: string): RawBuilder<string>;
+  /** SQL turning a column of hex text into its bytes (migration 0003: device tokens). */
+  hexToBytes(column: string): RawBuilder<Uint8Array>;
+  /**
+   * After rows were copied into a table with their ids given explicitly, makes the table's next
+   * generated id follow the largest one (PostgreSQL's identity sequence does not look at the rows;
+   * SQLite's rowid does, nothing to do there).
+   */
+  continueAutoIds(db: Kysely<Database>, table: string, column: string): Promise<void>;
   /**
    * `SELECT … FOR UPDATE` exists: concurrent writers are separate transactions that must lock the
    * rows they decide on. SQLite has no row locks and needs none: BEGIN IMMEDIATE serialises writers.

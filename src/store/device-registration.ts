@@ -1,9 +1,9 @@
 /**
  * One register call in as few statements as possible — the API's hottest write (issue 8 benchmark):
  *
- * 1. one upsert that also checks the app (`INSERT … SELECT … FROM apps WHERE id = ?` inserts nothing
- *    for an unknown app) and returns the whole device with `registrations` (1 = created), so nothing
- *    is read before or after it;
+ * 1. one upsert that also finds the app's key and so checks the app (`INSERT … SELECT … FROM
+ *    app_keys WHERE app_id = ?` inserts nothing for an unknown app) and returns the whole device
+ *    with `registrations` (1 = created), so nothing is read before or after it;
  * 2. only when tags are given: the device's tag rows are replaced (a delete, skipped for a new
  *    device, and one multi-row insert).
  *
@@ -14,7 +14,7 @@
  */
 import type { Kysely } from 'kysely';
 import { CompiledStatement } from './compiled-statement.ts';
-import { DEVICE_COLUMNS, type DeviceRow } from './rows.ts';
+import { DEVICE_COLUMNS, type DeviceRow, tokenBytes } from './rows.ts';
 import type { Database } from './schema.ts';
 
 /** A validated register call (devices.ts `ParsedDeviceInput`): a field is present only if given. */
@@ -26,10 +26,14 @@ export interface RegistrationFields {
   readonly locale?: string | null;
 }
 
-export type RegisteredRow = DeviceRow & { readonly id: number; readonly registrations: number };
+export type RegisteredRow = DeviceRow & {
+  readonly id: number;
+  readonly registrations: number;
+  readonly app_key: number;
+};
 
-/** [appId, token, environment, alias, tags JSON, locale, at ms] */
-type UpsertValues = readonly [string, string, string, string | null, string, string | null, number];
+/** [appId, token bytes, environment, alias, tags JSON, locale, at ms] */
+type UpsertValues = readonly [string, Uint8Array, string, string | null, string, string | null, number];
 
 const ENVIRONMENT = 1;
 const ALIAS = 2;
@@ -41,7 +45,7 @@ function upsertStatement(shape: number): CompiledStatement<UpsertValues> {
     db
       .insertInto('devices')
       .columns([
-        'app_id',
+        'app_key',
         'token',
         'environment',
         'alias',
@@ -52,10 +56,10 @@ function upsertStatement(shape: number): CompiledStatement<UpsertValues> {
       ])
       .expression(
         db
-          .selectFrom('apps')
+          .selectFrom('app_keys')
           .select((eb) => [
-            eb.val<string>(slot(0)).as('app_id'),
-            eb.val<string>(slot(1)).as('token'),
+            'app_keys.key as app_key',
+            eb.val<Uint8Array>(slot(1)).as('token'),
             eb.val<string>(slot(2)).as('environment'),
             eb.val<string | null>(slot(3)).as('alias'),
             eb.val<string>(slot(4)).as('tags'),
@@ -63,10 +67,10 @@ function upsertStatement(shape: number): CompiledStatement<UpsertValues> {
             eb.val<number>(slot(6)).as('created_at'),
             eb.val<number>(slot(6)).as('last_registered_at'),
           ])
-          .where('apps.id', '=', slot(0)),
+          .where('app_keys.app_id', '=', slot(0)),
       )
       .onConflict((conflict) =>
-        conflict.columns(['app_id', 'token']).doUpdateSet((eb) => ({
+        conflict.columns(['app_key', 'token']).doUpdateSet((eb) => ({
           last_registered_at: eb.ref('excluded.last_registered_at'),
           registrations: eb('devices.registrations', '+', 1),
           invalid_since: null,
@@ -77,17 +81,17 @@ function upsertStatement(shape: number): CompiledStatement<UpsertValues> {
           ...(shape & LOCALE ? { locale: eb.ref('excluded.locale') } : {}),
         })),
       )
-      .returning(['id', 'registrations', ...DEVICE_COLUMNS]),
+      .returning(['id', 'registrations', 'app_key', ...DEVICE_COLUMNS]),
   );
 }
 
-/** [appId, deviceId, ...tags] */
+/** [appKey, deviceId, ...tags] */
 function insertTagsStatement(count: number): CompiledStatement<readonly unknown[]> {
   return new CompiledStatement<readonly unknown[]>((db, slot) =>
     db
       .insertInto('device_tags')
       .values(
-        Array.from({ length: count }, (_, i) => ({ app_id: slot(0), device_id: slot(1), tag: slot(2 + i) })),
+        Array.from({ length: count }, (_, i) => ({ app_key: slot(0), device_id: slot(1), tag: slot(2 + i) })),
       ),
   );
 }
@@ -101,7 +105,10 @@ export class DeviceRegistration {
     db.deleteFrom('device_tags').where('device_id', '=', slot(0)),
   );
 
-  /** The device after the call, or null when the app does not exist (nothing was written). */
+  /**
+   * The device after the call, or null when the app does not exist (nothing was written) or the
+   * token is not hex (parseDeviceToken rules that out before).
+   */
   async register(
     db: Kysely<Database>,
     appId: string,
@@ -113,6 +120,8 @@ export class DeviceRegistration {
       (fields.alias !== undefined ? ALIAS : 0) |
       (fields.tags !== undefined ? TAGS : 0) |
       (fields.locale !== undefined ? LOCALE : 0);
+    const token = tokenBytes(fields.token);
+    if (token === null) return null;
     let upsert = this.#upserts.get(shape);
     if (upsert === undefined) {
       upsert = upsertStatement(shape);
@@ -120,7 +129,7 @@ export class DeviceRegistration {
     }
     const rows = await upsert.execute<RegisteredRow>(db, [
       appId,
-      fields.token,
+      token,
       fields.environment ?? 'production',
       fields.alias ?? null,
       JSON.stringify(fields.tags ?? []),
@@ -138,7 +147,7 @@ export class DeviceRegistration {
           insert = insertTagsStatement(fields.tags.length);
           this.#tagInserts.set(fields.tags.length, insert);
         }
-        await insert.execute(db, [appId, deviceId, ...fields.tags]);
+        await insert.execute(db, [Number(row.app_key), deviceId, ...fields.tags]);
       }
     }
     return row;

@@ -18,7 +18,8 @@ import {
   problem,
   type Result,
 } from '../domain/index.ts';
-import { appExists, appNotFound } from './app-exists.ts';
+import { appNotFound } from './app-exists.ts';
+import { appKeyOf, readAppKey } from './app-keys.ts';
 import { AudienceStatements, streamAudience } from './audience-stream.ts';
 import type { StoreCapabilities } from './connection.ts';
 import type {
@@ -36,9 +37,10 @@ import type {
 import { BulkUpsert } from './bulk-upsert.ts';
 import { decodeCursor, encodeCursor, parseLimit } from './cursor.ts';
 import { DeviceRegistration } from './device-registration.ts';
-import { chunks, DEVICE_COLUMNS, toDevice, toMs } from './rows.ts';
+import { chunks, DEVICE_COLUMNS, toDevice, toMs, tokenBytes, tokensBytes } from './rows.ts';
 import type { Database } from './schema.ts';
 import { GroupCommit } from './group-commit.ts';
+import { inTokenOrder } from './token-order.ts';
 
 /** A validated register call: a field is present only if the caller gave it. */
 export interface ParsedDeviceInput {
@@ -89,14 +91,22 @@ function deviceNotFound() {
   return fail(problem('PK_ERR_DEVICE_NOT_FOUND', 'Device not found.', 'unknown-token'));
 }
 
-/** Later entries for the same token override earlier ones field by field (as sequential calls would). */
+/**
+ * One row per token, in token order: later entries for the same token override earlier ones field
+ * by field (as sequential calls would). Token order is what the bulk upsert wants (bulk-upsert.ts).
+ * The sort is stable (token-order.ts), so repeated tokens end up next to each other in input order
+ * and merge in one pass, with no Map from token to row (a third of this function's time was one).
+ */
 function mergeByToken(rows: readonly ParsedDeviceInput[]): ParsedDeviceInput[] {
-  const merged = new Map<string, ParsedDeviceInput>();
-  for (const row of rows) {
-    const previous = merged.get(row.token);
-    merged.set(row.token, previous ? { ...previous, ...row } : row);
+  const sorted = inTokenOrder(rows, (row) => row.token);
+  let last = -1;
+  for (const row of sorted) {
+    const previous = last >= 0 ? sorted[last]! : undefined;
+    if (previous !== undefined && previous.token === row.token) sorted[last] = { ...previous, ...row };
+    else sorted[++last] = row;
   }
-  return [...merged.values()];
+  sorted.length = last + 1;
+  return sorted;
 }
 
 type FilterParse = Result<
@@ -153,7 +163,7 @@ export class SqlDeviceStore implements DeviceStore {
   /** The import's statements, compiled once per shape and size (bulk-upsert.ts). */
   readonly #bulkUpsert: BulkUpsert;
   /** The hot audience page queries, compiled once (audience-stream.ts). */
-  readonly #audiencePages = new AudienceStatements();
+  readonly #audiencePages: AudienceStatements;
   /** Registrations of one event-loop turn share a transaction (SQLite; see group-commit.ts). */
   readonly #registrations: GroupCommit<Registration, Result<RegisterResult>>;
   /** The register call's statements, compiled once (device-registration.ts). */
@@ -163,11 +173,17 @@ export class SqlDeviceStore implements DeviceStore {
     db: Kysely<Database>,
     capabilities: Pick<
       StoreCapabilities,
-      'refreshStatistics' | 'withBulkWriteCache' | 'groupCommit' | 'maxBindParameters' | 'rowLocks'
+      | 'refreshStatistics'
+      | 'withBulkWriteCache'
+      | 'groupCommit'
+      | 'maxBindParameters'
+      | 'rowLocks'
+      | 'bytesAsHex'
     >,
   ) {
     this.#db = db;
     this.#capabilities = capabilities;
+    this.#audiencePages = new AudienceStatements(capabilities.bytesAsHex);
     this.#bulkUpsert = new BulkUpsert({
       maxBindParameters: capabilities.maxBindParameters,
       // No row locks: BEGIN IMMEDIATE serialises writers (connection.ts).
@@ -185,7 +201,8 @@ export class SqlDeviceStore implements DeviceStore {
     const parsed = parseDeviceInput(input);
     if (!parsed.ok) return parsed;
     const atMs = toMs(at);
-    if (this.#capabilities.groupCommit) return this.#registrations.submit({ appId, input: parsed.value, atMs });
+    if (this.#capabilities.groupCommit)
+      return this.#registrations.submit({ appId, input: parsed.value, atMs });
     // Without tags the call is one statement, atomic by itself: no transaction round trips.
     if (parsed.value.tags === undefined) return this.#registerIn(this.#db, appId, parsed.value, atMs);
     return this.#db.transaction().execute((trx) => this.#registerIn(trx, appId, parsed.value, atMs));
@@ -203,11 +220,13 @@ export class SqlDeviceStore implements DeviceStore {
   }
 
   async #read(db: Kysely<Database>, appId: string, token: string): Promise<Device | null> {
+    const bytes = tokenBytes(token);
+    if (bytes === null) return null;
     const row = await db
       .selectFrom('devices')
       .select(DEVICE_COLUMNS)
-      .where('app_id', '=', appId)
-      .where('token', '=', token)
+      .where('app_key', '=', appKeyOf(db, appId))
+      .where('token', '=', bytes)
       .executeTakeFirst();
     return row ? toDevice(row) : null;
   }
@@ -221,10 +240,12 @@ export class SqlDeviceStore implements DeviceStore {
   async delete(appId: string, token: string): Promise<Result<boolean>> {
     const parsed = parseDeviceToken(token);
     if (!parsed.ok) return parsed;
+    const bytes = tokenBytes(parsed.value);
+    if (bytes === null) return ok(false);
     const result = await this.#db
       .deleteFrom('devices')
-      .where('app_id', '=', appId)
-      .where('token', '=', parsed.value)
+      .where('app_key', '=', appKeyOf(this.#db, appId))
+      .where('token', '=', bytes)
       .executeTakeFirst();
     return ok(Number(result.numDeletedRows) > 0);
   }
@@ -234,12 +255,14 @@ export class SqlDeviceStore implements DeviceStore {
     if (!parsedToken.ok) return parsedToken;
     const parsedAlias = parseAlias(alias);
     if (!parsedAlias.ok) return parsedAlias;
+    const bytes = tokenBytes(parsedToken.value);
+    if (bytes === null) return deviceNotFound();
     return this.#db.transaction().execute(async (trx) => {
       const row = await trx
         .selectFrom('devices')
         .select(['id', 'alias'])
-        .where('app_id', '=', appId)
-        .where('token', '=', parsedToken.value)
+        .where('app_key', '=', appKeyOf(trx, appId))
+        .where('token', '=', bytes)
         .executeTakeFirst();
       if (!row) return deviceNotFound();
       // One alias per device: binding moves the device away from whoever had it before.
@@ -251,11 +274,13 @@ export class SqlDeviceStore implements DeviceStore {
   async unbindAlias(appId: string, token: string): Promise<Result<boolean>> {
     const parsed = parseDeviceToken(token);
     if (!parsed.ok) return parsed;
+    const bytes = tokenBytes(parsed.value);
+    if (bytes === null) return ok(false);
     const result = await this.#db
       .updateTable('devices')
       .set({ alias: null })
-      .where('app_id', '=', appId)
-      .where('token', '=', parsed.value)
+      .where('app_key', '=', appKeyOf(this.#db, appId))
+      .where('token', '=', bytes)
       .executeTakeFirst();
     return ok(Number(result.numUpdatedRows) > 0);
   }
@@ -266,7 +291,7 @@ export class SqlDeviceStore implements DeviceStore {
     const result = await this.#db
       .updateTable('devices')
       .set({ alias: null })
-      .where('app_id', '=', appId)
+      .where('app_key', '=', appKeyOf(this.#db, appId))
       .where('alias', '=', parsed.value)
       .executeTakeFirst();
     return ok(Number(result.numUpdatedRows));
@@ -298,12 +323,14 @@ export class SqlDeviceStore implements DeviceStore {
     if (!parsedToken.ok) return parsedToken;
     const parsedTags = parseTags(tags);
     if (!parsedTags.ok) return parsedTags;
+    const bytes = tokenBytes(parsedToken.value);
+    if (bytes === null) return deviceNotFound();
     return this.#db.transaction().execute(async (trx) => {
       const row = await trx
         .selectFrom('devices')
-        .select(['id', 'tags'])
-        .where('app_id', '=', appId)
-        .where('token', '=', parsedToken.value)
+        .select(['id', 'app_key', 'tags'])
+        .where('app_key', '=', appKeyOf(trx, appId))
+        .where('token', '=', bytes)
         .executeTakeFirst();
       if (!row) return deviceNotFound();
       const current = JSON.parse(row.tags) as string[];
@@ -325,7 +352,7 @@ export class SqlDeviceStore implements DeviceStore {
       if (removed.length > 0) {
         await trx
           .deleteFrom('device_tags')
-          .where('app_id', '=', appId)
+          .where('app_key', '=', row.app_key)
           .where('device_id', '=', row.id)
           .where('tag', 'in', removed)
           .execute();
@@ -333,7 +360,7 @@ export class SqlDeviceStore implements DeviceStore {
       if (added.length > 0) {
         await trx
           .insertInto('device_tags')
-          .values(added.map((tag) => ({ app_id: appId, tag, device_id: row.id })))
+          .values(added.map((tag) => ({ app_key: row.app_key, tag, device_id: row.id })))
           .execute();
       }
       return ok((await this.#read(trx, appId, parsedToken.value))!);
@@ -356,7 +383,7 @@ export class SqlDeviceStore implements DeviceStore {
         .selectFrom('device_tags as t')
         .innerJoin('devices as d', 'd.id', 't.device_id')
         .select(['d.id', ...DEVICE_COLUMNS.map((column) => `d.${column}` as const)])
-        .where('t.app_id', '=', appId)
+        .where('t.app_key', '=', appKeyOf(this.#db, appId))
         .where('t.tag', '=', f.tag)
         .where('t.device_id', '>', afterId)
         .orderBy('t.device_id')
@@ -366,7 +393,7 @@ export class SqlDeviceStore implements DeviceStore {
       let query = this.#db
         .selectFrom('devices')
         .select(['id', ...DEVICE_COLUMNS])
-        .where('app_id', '=', appId)
+        .where('app_key', '=', appKeyOf(this.#db, appId))
         .where('id', '>', afterId);
       if (f.kind === 'alias') query = query.where('alias', '=', f.alias);
       if (f.kind === 'environment') query = query.where('environment', '=', f.environment);
@@ -389,7 +416,7 @@ export class SqlDeviceStore implements DeviceStore {
       const row = await this.#db
         .selectFrom('device_tags')
         .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('app_id', '=', appId)
+        .where('app_key', '=', appKeyOf(this.#db, appId))
         .where('tag', '=', f.tag)
         .executeTakeFirstOrThrow();
       return Number(row.n);
@@ -397,7 +424,7 @@ export class SqlDeviceStore implements DeviceStore {
     let query = this.#db
       .selectFrom('devices')
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('app_id', '=', appId);
+      .where('app_key', '=', appKeyOf(this.#db, appId));
     if (f.kind === 'alias') query = query.where('alias', '=', f.alias);
     if (f.kind === 'environment') query = query.where('environment', '=', f.environment);
     const row = await query.executeTakeFirstOrThrow();
@@ -416,7 +443,8 @@ export class SqlDeviceStore implements DeviceStore {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > MAX_IMPORT_BATCH) {
       return fail(problem('PK_ERR_VALIDATION', 'batchSize must be from 1 to 100,000.', 'batch-size'));
     }
-    if (!(await appExists(this.#db, appId))) return appNotFound();
+    const appKey = await readAppKey(this.#db, appId);
+    if (appKey === null) return appNotFound();
     let created = 0;
     let updated = 0;
     let rejected = 0;
@@ -429,22 +457,30 @@ export class SqlDeviceStore implements DeviceStore {
       const atMs = toMs(options.at ?? new Date());
       const result = await this.#db
         .transaction()
-        .execute((trx) => this.#bulkUpsert.upsert(trx, appId, rows, atMs));
+        .execute((trx) => this.#bulkUpsert.upsert(trx, appKey, rows, atMs));
       created += result.created;
       updated += rows.length - result.created;
       options.onProgress?.({ created, updated, rejected });
     };
     // cache_size is a cap, not an allocation: a three-line import costs nothing extra.
+    /** Takes one input; true when the batch is full. */
+    const take = (input: DeviceInput): boolean => {
+      const parsed = parseDeviceInput(input);
+      if (parsed.ok) batch.push(parsed.value);
+      else {
+        rejected += 1;
+        options.onRejected?.(index, parsed.error);
+      }
+      index += 1;
+      return batch.length >= batchSize;
+    };
     await this.#capabilities.withBulkWriteCache(this.#db, async () => {
-      for await (const input of devices) {
-        const parsed = parseDeviceInput(input);
-        if (parsed.ok) batch.push(parsed.value);
-        else {
-          rejected += 1;
-          options.onRejected?.(index, parsed.error);
-        }
-        index += 1;
-        if (batch.length >= batchSize) await flush();
+      // `for await` over a plain iterable awaits every item (a microtask each: ~3% of an import
+      // of 1,000,000); a synchronous source is read synchronously between flushes.
+      if (Symbol.iterator in devices) {
+        for (const input of devices) if (take(input)) await flush();
+      } else {
+        for await (const input of devices) if (take(input)) await flush();
       }
       await flush();
     });
@@ -459,7 +495,7 @@ export class SqlDeviceStore implements DeviceStore {
       const rows = await this.#db
         .selectFrom('devices')
         .select(['id', ...DEVICE_COLUMNS])
-        .where('app_id', '=', appId)
+        .where('app_key', '=', appKeyOf(this.#db, appId))
         .where('id', '>', afterId)
         .orderBy('id')
         .limit(pageSize)
@@ -471,26 +507,29 @@ export class SqlDeviceStore implements DeviceStore {
   }
 
   async setEnvironment(appId: string, token: DeviceToken, environment: Environment): Promise<boolean> {
+    const bytes = tokenBytes(token);
+    if (bytes === null) return false;
     const result = await this.#db
       .updateTable('devices')
       .set({ environment })
-      .where('app_id', '=', appId)
-      .where('token', '=', token)
+      .where('app_key', '=', appKeyOf(this.#db, appId))
+      .where('token', '=', bytes)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
 
   async markSuccess(appId: string, tokens: readonly DeviceToken[], at: Date): Promise<void> {
     const atMs = toMs(at);
-    for (const part of chunks([...new Set(tokens)], 1024)) {
+    for (const part of chunks(tokensBytes([...new Set(tokens)]), 1024)) {
       // The list is padded to a power of two (repeating a token changes nothing), so that chunks of
       // varying sizes share a few SQL texts and the driver prepares each once.
       const size = part.length <= 1 ? 1 : 2 ** Math.ceil(Math.log2(part.length));
-      const padded = part.length === size ? part : [...part, ...new Array<DeviceToken>(size - part.length).fill(part.at(-1)!)];
+      const padded =
+        part.length === size ? part : [...part, ...new Array<Buffer>(size - part.length).fill(part.at(-1)!)];
       await this.#db
         .updateTable('devices')
         .set({ last_success_at: atMs })
-        .where('app_id', '=', appId)
+        .where('app_key', '=', appKeyOf(this.#db, appId))
         .where('token', 'in', padded)
         .execute();
     }
@@ -501,11 +540,13 @@ export class SqlDeviceStore implements DeviceStore {
     token: DeviceToken,
     mark: { readonly reason: string; readonly at: Date },
   ): Promise<boolean> {
+    const bytes = tokenBytes(token);
+    if (bytes === null) return false;
     const result = await this.#db
       .updateTable('devices')
       .set({ invalid_since: toMs(mark.at), invalid_reason: mark.reason })
-      .where('app_id', '=', appId)
-      .where('token', '=', token)
+      .where('app_key', '=', appKeyOf(this.#db, appId))
+      .where('token', '=', bytes)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }

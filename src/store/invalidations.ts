@@ -23,10 +23,12 @@ import type {
   PageRequest,
 } from './contract.ts';
 import { decodeCursor, encodeCursor, parseLimit } from './cursor.ts';
-import { toDate, toMs } from './rows.ts';
+import { appKeyOf } from './app-keys.ts';
+import { toDate, toMs, tokenBytes } from './rows.ts';
 import type { Database } from './schema.ts';
 import type { StoreCapabilities } from './connection.ts';
 import { SizedStatements } from './sized-statements.ts';
+import { sortedTokens } from './token-order.ts';
 
 type Report = { readonly token: DeviceToken } & InvalidationReport;
 
@@ -57,6 +59,7 @@ const RECORD_CHUNK = 4096;
 
 interface DeviceRef {
   readonly id: number;
+  /** Lower-case hex, made by the database (a buffer per row would cost more than the string). */
   readonly token: string;
   readonly last_registered_at: number;
 }
@@ -76,7 +79,7 @@ interface RecordRow {
  */
 class BatchStatements {
   /** [appId, ...tokens] → the devices among them (locked when the database has row locks). */
-  readonly lookup: SizedStatements<string>;
+  readonly lookup: SizedStatements<Uint8Array>;
   /** [appId, ...tokens] → the tokens among them whose removal was recorded. */
   readonly recorded: SizedStatements<string>;
   /** [appId, ...ids] */
@@ -84,16 +87,16 @@ class BatchStatements {
   /** [appId, removedAt, ...records] */
   readonly record: SizedStatements<RecordRow>;
 
-  constructor(rowLocks: boolean) {
+  constructor(rowLocks: boolean, bytesAsHex: StoreCapabilities['bytesAsHex']) {
     const tokens = (items: readonly string[]) => items;
     this.lookup = new SizedStatements({
       max: LOOKUP_CHUNK,
-      values: tokens,
+      values: (items: readonly Uint8Array[]) => items,
       build: (size) => (db, slot) => {
         const select = db
           .selectFrom('devices')
-          .select(['id', 'token', 'last_registered_at'])
-          .where('app_id', '=', slot(0))
+          .select(['id', bytesAsHex('token').as('token'), 'last_registered_at'])
+          .where('app_key', '=', appKeyOf(db, slot(0)))
           .where('token', 'in', slots(slot, 1, size));
         // Lock the rows we decide on: a registration committing between this read and the delete
         // below waits for us, then finds the device gone and creates it anew — never a refreshed
@@ -118,7 +121,7 @@ class BatchStatements {
       build: (size) => (db, slot) =>
         db
           .deleteFrom('devices')
-          .where('app_id', '=', slot(0))
+          .where('app_key', '=', appKeyOf(db, slot(0)))
           .where('id', 'in', slots(slot, 1, size)),
     });
     this.record = new SizedStatements({
@@ -164,13 +167,22 @@ async function applyBatch(
 ): Promise<InvalidationOutcome[]> {
   // Every statement below walks its index in key order: sorted tokens land on neighbouring pages
   // of the (app, token) index, sorted ids on neighbouring table pages. (The default sort compares
-  // strings natively, without a comparator call per pair.)
+  // strings natively, without a comparator call per pair; token-order.ts buckets large batches first.)
   const reportOf = new Map<string, Report>();
   for (const report of batch) reportOf.set(report.token, report);
-  const tokens = [...reportOf.keys()].sort();
+  const tokens = sortedTokens([...reportOf.keys()]);
+  // devices holds the tokens' bytes; a token that is not hex matches no device (tokenBytes).
+  const lookups: Uint8Array[] = [];
+  for (const token of tokens) {
+    const bytes = tokenBytes(token);
+    if (bytes !== null) lookups.push(bytes);
+  }
   const devices = new Map<string, { id: number; lastRegisteredAt: number }>();
-  for (const row of await statements.lookup.execute<DeviceRef>(trx, tokens, [appId])) {
-    devices.set(row.token, { id: Number(row.id), lastRegisteredAt: Number(row.last_registered_at) });
+  for (const row of await statements.lookup.execute<DeviceRef>(trx, lookups, [appId])) {
+    devices.set(row.token, {
+      id: Number(row.id),
+      lastRegisteredAt: Number(row.last_registered_at),
+    });
   }
   const missing = tokens.filter((token) => !devices.has(token));
   const recorded = new Set<string>();
@@ -211,10 +223,10 @@ export class SqlInvalidationStore implements InvalidationStore {
 
   constructor(
     db: Kysely<Database>,
-    capabilities: Pick<StoreCapabilities, 'rowLocks' | 'withBulkWriteCache'>,
+    capabilities: Pick<StoreCapabilities, 'rowLocks' | 'withBulkWriteCache' | 'bytesAsHex'>,
   ) {
     this.#db = db;
-    this.#statements = new BatchStatements(capabilities.rowLocks);
+    this.#statements = new BatchStatements(capabilities.rowLocks, capabilities.bytesAsHex);
     this.#capabilities = capabilities;
   }
 

@@ -195,10 +195,161 @@ function feedbackPollClaims(caps: StoreCapabilities): Migration {
   };
 }
 
+/** The device columns 0003 copies unchanged (everything but the app and the token). */
+const KEPT_DEVICE_COLUMNS = [
+  'id',
+  'environment',
+  'alias',
+  'tags',
+  'locale',
+  'created_at',
+  'last_registered_at',
+  'last_success_at',
+  'invalid_since',
+  'invalid_reason',
+  'registrations',
+] as const;
+
+/**
+ * Issue 5 (import ≥ 100,000 devices/s): narrower device keys. devices and device_tags get the app
+ * as an integer key (a new `app_keys` table) instead of its 30-character id, and the token as its
+ * bytes instead of 64 hex digits. The app is the first column of all four device B-trees and the
+ * token is in two; on 1,000,000 devices the file went from 344 to ~144 MB and the import's CPU
+ * time fell by about a third (docs/store.md, "Narrower keys").
+ *
+ * Why a table and not a column on apps: SQLite cannot add a UNIQUE or generated column to an
+ * existing table, and both databases already generate never-reused keys for a table of their own
+ * (AUTOINCREMENT / identity): a key read before an app was deleted can never name a newer app.
+ * apps → app_keys → devices → device_tags cascade on deletion as before.
+ *
+ * Existing rows are converted, not dropped: both tables are rebuilt with their rows copied (device
+ * ids kept, so saved list and fan-out cursors stay valid), then swapped in under the old names.
+ */
+function narrowDeviceKeys(caps: StoreCapabilities): Migration {
+  const big = caps.bigIntType;
+  return {
+    async up(db: AnyDb) {
+      await caps
+        .addAutoIdColumn(db.schema.createTable('app_keys'), 'key', { monotonic: true })
+        .addColumn('app_id', 'text', (c) => c.notNull().unique().references('apps.id').onDelete('cascade'))
+        .execute();
+      await db
+        .insertInto('app_keys')
+        .columns(['app_id'])
+        .expression(db.selectFrom('apps').select('id').orderBy('created_at').orderBy('id'))
+        .execute();
+
+      await caps
+        .addAutoIdColumn(db.schema.createTable('devices_next'), 'id')
+        .addColumn('app_key', big, (c) => c.notNull().references('app_keys.key').onDelete('cascade'))
+        .addColumn('token', caps.bytesType, (c) => c.notNull())
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('alias', 'text')
+        .addColumn('tags', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('locale', 'text')
+        .addColumn('created_at', big, (c) => c.notNull())
+        .addColumn('last_registered_at', big, (c) => c.notNull())
+        .addColumn('last_success_at', big)
+        .addColumn('invalid_since', big)
+        .addColumn('invalid_reason', 'text')
+        .addColumn('registrations', big, (c) => c.notNull().defaultTo(1))
+        .execute();
+      await db
+        .insertInto('devices_next')
+        .columns([...KEPT_DEVICE_COLUMNS, 'app_key', 'token'])
+        .expression(
+          db
+            .selectFrom('devices as d')
+            .innerJoin('app_keys as k', 'k.app_id', 'd.app_id')
+            .select([
+              ...KEPT_DEVICE_COLUMNS.map((column) => `d.${column}`),
+              'k.key',
+              caps.hexToBytes('d.token').as('token'),
+            ])
+            .orderBy('d.id'),
+        )
+        .execute();
+
+      await db.schema
+        .createTable('device_tags_next')
+        .addColumn('app_key', big, (c) => c.notNull())
+        .addColumn('tag', 'text', (c) => c.notNull())
+        .addColumn('device_id', big, (c) => c.notNull().references('devices_next.id').onDelete('cascade'))
+        .addPrimaryKeyConstraint('device_tags_app_key_pk', ['app_key', 'tag', 'device_id'])
+        .execute();
+      await db
+        .insertInto('device_tags_next')
+        .columns(['app_key', 'tag', 'device_id'])
+        .expression(
+          db
+            .selectFrom('device_tags as t')
+            .innerJoin('app_keys as k', 'k.app_id', 't.app_id')
+            .select(['k.key', 't.tag', 't.device_id'])
+            .orderBy('k.key')
+            .orderBy('t.tag')
+            .orderBy('t.device_id'),
+        )
+        .execute();
+
+      // Children first: dropping devices while device_tags still referenced it would cascade.
+      await db.schema.dropTable('device_tags').execute();
+      await db.schema.dropTable('devices').execute();
+      // SQLite rewrites device_tags_next's reference to the renamed table; PostgreSQL holds it by oid.
+      await db.schema.alterTable('devices_next').renameTo('devices').execute();
+      await db.schema.alterTable('device_tags_next').renameTo('device_tags').execute();
+      await caps.continueAutoIds(db, 'devices', 'id');
+
+      // The same walks as 0001 (by token, all, alias; each ends in id for keyset pages), on the key.
+      await db.schema
+        .createIndex('devices_app_token')
+        .unique()
+        .on('devices')
+        .columns(['app_key', 'token'])
+        .execute();
+      await db.schema.createIndex('devices_app_id').on('devices').columns(['app_key', 'id']).execute();
+      await db.schema
+        .createIndex('devices_app_alias')
+        .on('devices')
+        .columns(['app_key', 'alias', 'id'])
+        .execute();
+      await db.schema.createIndex('device_tags_device').on('device_tags').columns(['device_id']).execute();
+    },
+  };
+}
+
+/**
+ * Issue 6 (the pipeline on PostgreSQL): a notification's counts move in shard rows instead of its own
+ * row. Every outcome chunk added to the notification row's counts in its transaction, so concurrent
+ * send jobs waited on that row's lock (pg_stat_activity: Lock/transactionid on the UPDATE was the
+ * first wait) for as long as each commit's WAL flush. Counts already on the row stay there: a
+ * notification's counts are its row's plus its shards'.
+ */
+function notificationCountShards(caps: StoreCapabilities): Migration {
+  const big = caps.bigIntType;
+  return {
+    async up(db: AnyDb) {
+      await db.schema
+        .createTable('notification_counts')
+        .addColumn('notification_id', 'text', (c) =>
+          c.notNull().references('notifications.id').onDelete('cascade'),
+        )
+        .addColumn('shard', 'integer', (c) => c.notNull())
+        .addColumn('accepted', big, (c) => c.notNull().defaultTo(0))
+        .addColumn('rejected', big, (c) => c.notNull().defaultTo(0))
+        .addColumn('failed', big, (c) => c.notNull().defaultTo(0))
+        .addColumn('invalidated', big, (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('notification_counts_pk', ['notification_id', 'shard'])
+        .execute();
+    },
+  };
+}
+
 export function storeMigrations(caps: StoreCapabilities): Record<string, Migration> {
   return {
     '0001_initial_schema': initialSchema(caps),
     '0002_feedback_poll_claims': feedbackPollClaims(caps),
+    '0003_narrow_device_keys': narrowDeviceKeys(caps),
+    '0004_notification_count_shards': notificationCountShards(caps),
   };
 }
 

@@ -44,12 +44,31 @@ function paddedSize(count: number): number {
   return count <= 1 ? 1 : 2 ** Math.ceil(Math.log2(count));
 }
 
-function toNotification(row: Selectable<NotificationsTable>): Notification {
+/** The sums of a notification's count shards (migration 0004). */
+interface ShardCounts {
+  readonly accepted: number;
+  readonly rejected: number;
+  readonly failed: number;
+  readonly invalidated: number;
+}
+
+const NO_SHARD_COUNTS: ShardCounts = { accepted: 0, rejected: 0, failed: 0, invalidated: 0 };
+
+/**
+ * Shard rows per notification. Concurrent outcome chunks pick one at random, so a handful of send
+ * jobs rarely wait on one another; reading sums at most this many rows.
+ */
+const COUNT_SHARDS = 16;
+
+function toNotification(
+  row: Selectable<NotificationsTable>,
+  shards: ShardCounts = NO_SHARD_COUNTS,
+): Notification {
   const targeted = Number(row.targeted);
-  const accepted = Number(row.accepted);
-  const rejected = Number(row.rejected);
-  const invalidated = Number(row.invalidated);
-  const failed = Number(row.failed);
+  const accepted = Number(row.accepted) + shards.accepted;
+  const rejected = Number(row.rejected) + shards.rejected;
+  const invalidated = Number(row.invalidated) + shards.invalidated;
+  const failed = Number(row.failed) + shards.failed;
   return {
     id: row.id,
     appId: row.app_id,
@@ -95,17 +114,26 @@ export class SqlNotificationStore implements NotificationStore {
   readonly #owned = new CompiledStatement<readonly [string, string]>((db, slot) =>
     db.selectFrom('notifications').select('id').where('app_id', '=', slot(0)).where('id', '=', slot(1)),
   );
-  /** Adds to the counts; [accepted, rejected, failed, invalidated, id]. */
+  /** Adds to one count shard; [id, shard, accepted, rejected, failed, invalidated]. */
   readonly #addCounts = new CompiledStatement<readonly unknown[]>((db, slot) =>
     db
-      .updateTable('notifications')
-      .set((eb) => ({
-        accepted: eb('accepted', '+', slot(0)),
-        rejected: eb('rejected', '+', slot(1)),
-        failed: eb('failed', '+', slot(2)),
-        invalidated: eb('invalidated', '+', slot(3)),
-      }))
-      .where('id', '=', slot(4)),
+      .insertInto('notification_counts')
+      .values({
+        notification_id: slot(0),
+        shard: slot(1),
+        accepted: slot(2),
+        rejected: slot(3),
+        failed: slot(4),
+        invalidated: slot(5),
+      })
+      .onConflict((conflict) =>
+        conflict.columns(['notification_id', 'shard']).doUpdateSet((eb) => ({
+          accepted: eb('notification_counts.accepted', '+', eb.ref('excluded.accepted')),
+          rejected: eb('notification_counts.rejected', '+', eb.ref('excluded.rejected')),
+          failed: eb('notification_counts.failed', '+', eb.ref('excluded.failed')),
+          invalidated: eb('notification_counts.invalidated', '+', eb.ref('excluded.invalidated')),
+        })),
+      ),
   );
 
   constructor(db: Kysely<Database>) {
@@ -183,7 +211,8 @@ export class SqlNotificationStore implements NotificationStore {
           ),
         );
       }
-      return ok({ notification: toNotification(existing), created: false });
+      const [withCounts] = await this.#withShardCounts(trx, [existing]);
+      return ok({ notification: withCounts!, created: false });
     });
   }
 
@@ -194,7 +223,43 @@ export class SqlNotificationStore implements NotificationStore {
       .where('app_id', '=', appId)
       .where('id', '=', id)
       .executeTakeFirst();
-    return row ? toNotification(row) : null;
+    if (!row) return null;
+    const [notification] = await this.#withShardCounts(this.#db, [row]);
+    return notification!;
+  }
+
+  /** The rows as notifications, with their count shards added in one query. */
+  async #withShardCounts(
+    db: Kysely<Database>,
+    rows: readonly Selectable<NotificationsTable>[],
+  ): Promise<Notification[]> {
+    if (rows.length === 0) return [];
+    const sums = await db
+      .selectFrom('notification_counts')
+      .select((eb) => [
+        'notification_id',
+        eb.fn.sum<number | string>('accepted').as('accepted'),
+        eb.fn.sum<number | string>('rejected').as('rejected'),
+        eb.fn.sum<number | string>('failed').as('failed'),
+        eb.fn.sum<number | string>('invalidated').as('invalidated'),
+      ])
+      .where(
+        'notification_id',
+        'in',
+        rows.map((row) => row.id),
+      )
+      .groupBy('notification_id')
+      .execute();
+    const byId = new Map<string, ShardCounts>();
+    for (const sum of sums) {
+      byId.set(sum.notification_id, {
+        accepted: Number(sum.accepted),
+        rejected: Number(sum.rejected),
+        failed: Number(sum.failed),
+        invalidated: Number(sum.invalidated),
+      });
+    }
+    return rows.map((row) => toNotification(row, byId.get(row.id)));
   }
 
   async list(appId: string, request: PageRequest = {}): Promise<Result<Page<Notification>>> {
@@ -222,9 +287,8 @@ export class SqlNotificationStore implements NotificationStore {
       .limit(limit.value + 1)
       .execute();
     const result = page(rows, limit.value, (last) => encodeCursor(kind, { t: last.created_at, i: last.id }));
-    return ok({ items: result.items.map(toNotification), nextCursor: result.nextCursor });
+    return ok({ items: await this.#withShardCounts(this.#db, result.items), nextCursor: result.nextCursor });
   }
-
 
   async transition(
     appId: string,
@@ -316,11 +380,12 @@ export class SqlNotificationStore implements NotificationStore {
       const total = added.accepted + added.rejected + added.failed + added.invalidated;
       if (total > 0) {
         await this.#addCounts.execute(trx, [
+          id,
+          Math.floor(Math.random() * COUNT_SHARDS),
           added.accepted,
           added.rejected,
           added.failed,
           added.invalidated,
-          id,
         ]);
       }
       return total;
@@ -380,7 +445,11 @@ export class SqlNotificationStore implements NotificationStore {
           .select('o.token')
           .where('n.app_id', '=', slot(0))
           .where('o.notification_id', '=', slot(1))
-          .where('o.token', 'in', Array.from({ length: size }, (_, i) => slot(2 + i))),
+          .where(
+            'o.token',
+            'in',
+            Array.from({ length: size }, (_, i) => slot(2 + i)),
+          ),
       );
       this.#tokenLookups.set(size, statement);
     }
@@ -418,7 +487,8 @@ export class SqlNotificationStore implements NotificationStore {
   }
 
   async listResumable(request: PageRequest = {}): Promise<Result<Page<Notification>>> {
-    return this.#pageByCreation('resumable', request, (query) => query.where('status', 'in', ['queued', 'sending']));
+    return this.#pageByCreation('resumable', request, (query) =>
+      query.where('status', 'in', ['queued', 'sending']),
+    );
   }
-
 }

@@ -33,11 +33,24 @@ export interface ApiKeysTable {
   revoked_at: number | null;
 }
 
+/**
+ * An app's integer key (migration 0003): what devices and device_tags store instead of the app id.
+ * Every device index starts with the app, so a 30-character id repeated in four B-trees was a
+ * third of the registry's bytes; an integer is one to eight.
+ */
+export interface AppKeysTable {
+  /** Never reused (AUTOINCREMENT / identity): a key read before an app's deletion can never name a newer app. */
+  key: Generated<number>;
+  app_id: string;
+}
+
 export interface DevicesTable {
   /** Surrogate key: the keyset order of every device walk, and device_tags' reference. */
   id: Generated<number>;
-  app_id: string;
-  token: string;
+  /** app_keys.key of the app. */
+  app_key: number;
+  /** The token's bytes (32 for today's tokens); the contract's lower-case hex is made at the store boundary (rows.ts). */
+  token: Uint8Array;
   environment: string;
   alias: string | null;
   /** Sorted JSON array; device_tags holds the same set for indexed tag queries. */
@@ -53,7 +66,7 @@ export interface DevicesTable {
 }
 
 export interface DeviceTagsTable {
-  app_id: string;
+  app_key: number;
   tag: string;
   device_id: number;
 }
@@ -89,6 +102,20 @@ export interface NotificationOutcomesTable {
   at: number;
 }
 
+/**
+ * Increments of a notification's counts, spread over a few rows per notification (migration 0004):
+ * concurrent send jobs on PostgreSQL would otherwise queue on the notification's row lock, held
+ * until each commit's WAL flush. A notification's counts are its row's plus the sum of these.
+ */
+export interface NotificationCountsTable {
+  notification_id: string;
+  shard: number;
+  accepted: number;
+  rejected: number;
+  failed: number;
+  invalidated: number;
+}
+
 export interface InvalidationsTable {
   id: Generated<number>;
   app_id: string;
@@ -116,11 +143,13 @@ export interface FeedbackPollClaimsTable {
 
 export interface Database {
   apps: AppsTable;
+  app_keys: AppKeysTable;
   api_keys: ApiKeysTable;
   devices: DevicesTable;
   device_tags: DeviceTagsTable;
   notifications: NotificationsTable;
   notification_outcomes: NotificationOutcomesTable;
+  notification_counts: NotificationCountsTable;
   invalidations: InvalidationsTable;
   feedback_polls: FeedbackPollsTable;
   feedback_poll_claims: FeedbackPollClaimsTable;

@@ -30,6 +30,15 @@ export function pieceSizes(count: number, max: number): number[] {
   return sizes;
 }
 
+/** `leading` then `values`, in one array (a plain loop: spreading 20,000 values showed in profiles). */
+function withLeading(leading: readonly unknown[], values: readonly unknown[]): readonly unknown[] {
+  if (leading.length === 0) return values;
+  const out = new Array<unknown>(leading.length + values.length);
+  for (let i = 0; i < leading.length; i += 1) out[i] = leading[i];
+  for (let i = 0; i < values.length; i += 1) out[leading.length + i] = values[i];
+  return out;
+}
+
 export class SizedStatements<Item> {
   readonly #max: number;
   readonly #build: (size: number) => Build;
@@ -70,7 +79,7 @@ export class SizedStatements<Item> {
       }
       const piece = items.slice(start, start + size);
       start += size;
-      const values = leading.length === 0 ? this.#values(piece) : [...leading, ...this.#values(piece)];
+      const values = withLeading(leading, this.#values(piece));
       for (const row of await statement.execute<Row>(db, values)) rows.push(row);
     }
     return rows;

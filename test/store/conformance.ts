@@ -55,7 +55,12 @@ function expectCode(result: { ok: boolean; error?: { code: string } }, code: str
 }
 
 /** Every migration, in order: an empty database gets all of them. */
-export const STORE_MIGRATIONS = ['0001_initial_schema', '0002_feedback_poll_claims'];
+export const STORE_MIGRATIONS = [
+  '0001_initial_schema',
+  '0002_feedback_poll_claims',
+  '0003_narrow_device_keys',
+  '0004_notification_count_shards',
+];
 
 export function runStoreConformance(name: string, makeHarness: () => Promise<StoreHarness>): void {
   describe(`store conformance: ${name}`, () => {
@@ -479,6 +484,29 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         expect(expectOk(await store.devices.get(appId, token(1)))?.alias).toBe('z');
       });
 
+      it('a large import batch repeating tokens merges each token field by field, later entries winning', async () => {
+        const appId = await newApp();
+        // Hash-spread tokens, each given three times in one 9,000-row batch (the bucketed token sort).
+        const spread = (i: number) => token(i, (i * 2654435761) % 2 ** 32) as string;
+        const rows: DeviceInput[] = [];
+        for (let i = 0; i < 3000; i++) rows.push({ token: spread(i), alias: `a${i}`, locale: 'en-GB' });
+        for (let i = 0; i < 3000; i++) rows.push({ token: spread(i), environment: 'sandbox' });
+        for (let i = 0; i < 3000; i++) rows.push({ token: spread(i), locale: `fr-FR` });
+        expect(expectOk(await store.devices.import(appId, rows, { batchSize: 10_000 }))).toEqual({
+          created: 3000,
+          updated: 0,
+          rejected: 0,
+        });
+        for (const i of [0, 1, 1234, 2999]) {
+          expect(expectOk(await store.devices.get(appId, spread(i)))).toMatchObject({
+            alias: `a${i}`,
+            environment: 'sandbox',
+            locale: 'fr-FR',
+          });
+        }
+        expect(await store.devices.count(appId)).toBe(3000);
+      });
+
       it('audience forms: alias, aliases, tokens, tags, all; invalid-marked devices are skipped; resume from a cursor', async () => {
         const appId = await newApp();
         expectOk(
@@ -787,6 +815,46 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         const otherApp = await newApp();
         expect(expectOk(await store.notifications.create(otherApp, input)).created).toBe(true);
         expectCode(await store.notifications.create('app_nope', input), 'PK_ERR_APP_NOT_FOUND');
+      });
+
+      it('keeps counts exact when many outcome chunks of one notification commit at once', async () => {
+        const appId = await newApp();
+        const { notification } = expectOk(
+          await store.notifications.create(appId, { audience: { all: true }, payload: '{}', options: {} }),
+        );
+        const id = notification.id;
+        await store.notifications.checkpointFanout(appId, id, {
+          cursor: 'c',
+          targetedDelta: 2000,
+          complete: true,
+        });
+        const kinds = ['accepted', 'rejected', 'invalidated', 'failed'] as const;
+        // 40 chunks of 50 in parallel (counts are spread over shard rows); every 10th token is also
+        // in the next chunk, and must be counted once.
+        const chunkOf = (index: number) =>
+          Array.from({ length: 50 }, (_, i) => {
+            const n = index * 50 + i;
+            return { token: token(n), outcome: kinds[n % 4]! };
+          }).concat(
+            index < 39 ? [{ token: token((index + 1) * 50), outcome: kinds[((index + 1) * 50) % 4]! }] : [],
+          );
+        const inserted = await Promise.all(
+          Array.from({ length: 40 }, (_, index) =>
+            store.notifications.recordOutcomes(appId, id, chunkOf(index)),
+          ),
+        );
+        expect(inserted.reduce((sum, n) => sum + n, 0)).toBe(2000);
+        const expected = {
+          targeted: 2000,
+          accepted: 500,
+          rejected: 500,
+          invalidated: 500,
+          failed: 500,
+          pending: 0,
+        };
+        expect((await store.notifications.get(appId, id))?.counts).toEqual(expected);
+        const listed = expectOk(await store.notifications.list(appId)).items.find((item) => item.id === id);
+        expect(listed?.counts).toEqual(expected);
       });
 
       it('records outcomes idempotently, keeps counts exact, pages failures, and tracks status', async () => {

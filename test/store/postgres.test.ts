@@ -3,7 +3,9 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.ts';
 import { migrateFromProcesses } from './concurrent-migrate.ts';
+import { openPostgres } from '../../src/store/postgres/open-postgres.ts';
 import { runStoreConformance, STORE_MIGRATIONS } from './conformance.ts';
+import { runNarrowKeysUpgrade } from './narrow-keys-upgrade.ts';
 import { createTestDatabase } from './postgres-harness.ts';
 
 runStoreConformance('postgres', async () => {
@@ -23,6 +25,15 @@ runStoreConformance('postgres', async () => {
         await client.end();
       }
     },
+    cleanup: () => database.drop(),
+  };
+});
+
+runNarrowKeysUpgrade('postgres', async () => {
+  const database = await createTestDatabase();
+  return {
+    connect: () => openPostgres({ connectionString: database.url, poolSize: 2 }),
+    openStore: (secretKey) => openStore({ url: database.url, secretKey, postgresPoolSize: 4 }),
     cleanup: () => database.drop(),
   };
 });

@@ -97,13 +97,16 @@ describe('sqlite store survives SIGKILL', () => {
       const db = new DatabaseSync(file);
       try {
         expect(db.prepare('PRAGMA integrity_check').all()).toEqual([{ integrity_check: 'ok' }]);
-        const present = db.prepare('SELECT count(*) AS n FROM devices WHERE app_id = ? AND token = ?');
+        // devices holds the app's integer key and the token's bytes (migration 0003).
+        const present = db.prepare(
+          'SELECT count(*) AS n FROM devices d JOIN app_keys k ON k.key = d.app_key WHERE k.app_id = ? AND d.token = unhex(?)',
+        );
         const missing = acked.filter((token) => (present.get(appId, token) as { n: number }).n !== 1);
         expect(missing).toEqual([]);
         // Tags are written in the same transaction as the device: never half a registration.
         const orphans = db
           .prepare(
-            "SELECT count(*) AS n FROM devices d WHERE d.app_id = ? AND NOT EXISTS (SELECT 1 FROM device_tags t WHERE t.device_id = d.id AND t.tag = 'crash')",
+            "SELECT count(*) AS n FROM devices d JOIN app_keys k ON k.key = d.app_key WHERE k.app_id = ? AND NOT EXISTS (SELECT 1 FROM device_tags t WHERE t.device_id = d.id AND t.tag = 'crash')",
           )
           .get(appId) as { n: number };
         expect(orphans.n).toBe(0);

@@ -6,7 +6,9 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.ts';
 import { migrateFromProcesses } from './concurrent-migrate.ts';
+import { openSqlite } from '../../src/store/sqlite/open-sqlite.ts';
 import { runStoreConformance, STORE_MIGRATIONS } from './conformance.ts';
+import { runNarrowKeysUpgrade } from './narrow-keys-upgrade.ts';
 
 runStoreConformance('sqlite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pk-store-'));
@@ -19,6 +21,18 @@ runStoreConformance('sqlite', async () => {
         [file, `${file}-wal`].filter((path) => existsSync(path)).map((path) => readFileSync(path)),
       );
     },
+    async cleanup() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+runNarrowKeysUpgrade('sqlite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pk-store-upgrade-'));
+  const file = join(dir, 'pushkeeper.db');
+  return {
+    connect: () => openSqlite({ path: file }),
+    openStore: (secretKey) => openStore({ url: `sqlite:${file}`, secretKey }),
     async cleanup() {
       rmSync(dir, { recursive: true, force: true });
     },

@@ -3,8 +3,9 @@
  * returns int8 as strings by default, so this pool parses them as numbers (all our values stay
  * below 2^53). The parser is set on this pool's config only, never on the global `pg.types`.
  */
+import { createRequire } from 'node:module';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
+import type PgModule from 'pg';
 import type { StoreCapabilities, StoreConnection } from '../connection.ts';
 import { guardDialect } from '../unavailable-dialect.ts';
 import type { Database } from '../schema.ts';
@@ -23,6 +24,14 @@ export const postgresCapabilities: StoreCapabilities = {
   },
   bigIntType: 'bigint',
   bytesType: 'bytea',
+  bytesAsHex: (column) => sql<string>`encode(${sql.ref(column)}, 'hex')`,
+  hexToBytes: (column) => sql<Uint8Array>`decode(${sql.ref(column)}, 'hex')`,
+  async continueAutoIds(db, table, column) {
+    // is_called = false: the next value handed out is exactly this one.
+    await sql`select setval(pg_get_serial_sequence(${table}, ${column}), coalesce(max(${sql.ref(column)}), 0) + 1, false) from ${sql.table(table)}`.execute(
+      db,
+    );
+  },
   rowLocks: true,
   groupCommit: false,
   maxBindParameters: 65_535,
@@ -63,7 +72,19 @@ export function isPostgresUnavailable(error: unknown): boolean {
   );
 }
 
+/**
+ * `pg`, loaded on first use: every process imports the store, and a process on SQLite would carry
+ * the driver for nothing (~9 MB resident, measured on a bare Node). It is CommonJS, so a synchronous
+ * require keeps openStore synchronous.
+ */
+let pgModule: typeof PgModule | undefined;
+function loadPg(): typeof PgModule {
+  pgModule ??= createRequire(import.meta.url)('pg') as typeof PgModule;
+  return pgModule;
+}
+
 export function openPostgres(options: PostgresOptions): StoreConnection {
+  const pg = loadPg();
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.poolSize ?? 10,
