@@ -140,9 +140,25 @@ function failed(apnsId: string, code: ErrorCode, ambiguous: boolean, message?: s
 }
 
 /** APNs echoes the apns-id; the development environment adds apns-unique-id (§1.6). */
-function acceptedResult(headers: IncomingHttpHeaders, apnsId: string): SendResult {
-  const uniqueId = headerString(headers, 'apns-unique-id');
-  const answeredId = headerString(headers, 'apns-id') ?? apnsId;
+function acceptedResult(
+  response: { readonly headers: IncomingHttpHeaders; readonly fields?: readonly string[] | undefined },
+  apnsId: string,
+): SendResult {
+  let uniqueId: string | undefined;
+  let answeredId: string | undefined;
+  const fields = response.fields;
+  if (fields !== undefined) {
+    // Our own connection hands over the fields as they came: no header object for an acceptance.
+    for (let index = 0; index < fields.length; index += 2) {
+      const name = fields[index];
+      if (name === 'apns-id') answeredId ??= fields[index + 1];
+      else if (name === 'apns-unique-id') uniqueId ??= fields[index + 1];
+    }
+  } else {
+    uniqueId = headerString(response.headers, 'apns-unique-id');
+    answeredId = headerString(response.headers, 'apns-id');
+  }
+  answeredId ??= apnsId;
   return uniqueId === undefined
     ? { kind: 'accepted', apnsId: answeredId }
     : { kind: 'accepted', apnsId: answeredId, uniqueId };
@@ -349,7 +365,7 @@ export class ApnsClient {
       let token: ProviderToken | undefined;
       token = this.#attempt(request, 0, 0, (outcome) => {
         if (outcome.kind === 'response' && outcome.status === 200) {
-          this.#settle(request, acceptedResult(outcome.headers, request.apnsId), resolve);
+          this.#settle(request, acceptedResult(outcome, request.apnsId), resolve);
           return;
         }
         this.#deliver(request, { outcome, token }).then(
@@ -521,7 +537,7 @@ export class ApnsClient {
 
       if (outcome.kind === 'response') {
         const { status, headers: responseHeaders } = outcome;
-        if (status === 200) return acceptedResult(responseHeaders, apnsId);
+        if (status === 200) return acceptedResult(outcome, apnsId);
         if (!Number.isInteger(status) || status < 100) {
           return failed(apnsId, 'PK_ERR_APNS_PROTOCOL', true, `APNs answered with status ${String(status)}.`);
         }

@@ -38,6 +38,8 @@ export type StreamOutcome =
       readonly kind: 'response';
       readonly status: number;
       readonly headers: IncomingHttpHeaders;
+      /** The same headers as the wire gave them, flat [name, value, …], when the connection has them. */
+      readonly fields?: readonly string[] | undefined;
       readonly body: Buffer;
       readonly connectionId: number;
     }
@@ -128,6 +130,28 @@ class PendingStream extends H2Stream {
     super();
     this.done = done;
     this.deadline = deadline;
+  }
+}
+
+/** An answer; its header object is built only when asked for (an accepted send reads two fields). */
+class ResponseOutcome {
+  readonly kind = 'response';
+  readonly status: number;
+  readonly fields: readonly string[] | undefined;
+  readonly body: Buffer;
+  readonly connectionId: number;
+  #headers: IncomingHttpHeaders | undefined;
+
+  constructor(status: number, fields: readonly string[] | undefined, body: Buffer, connectionId: number) {
+    this.status = status;
+    this.fields = fields;
+    this.body = body;
+    this.connectionId = connectionId;
+  }
+
+  get headers(): IncomingHttpHeaders {
+    this.#headers ??= headerObject(this.fields);
+    return this.#headers;
   }
 }
 
@@ -450,13 +474,7 @@ export class ApnsConnection implements PoolConnection {
           : pending.chunks.length === 1
             ? pending.chunks[0]!
             : Buffer.concat(pending.chunks);
-      return {
-        kind: 'response',
-        status: pending.status,
-        headers: headerObject(pending.fields),
-        body,
-        connectionId: this.id,
-      };
+      return new ResponseOutcome(pending.status, pending.fields, body, this.id);
     }
     const goaway = this.#goaway;
     if (pending.end === 'reset' && pending.rstCode === H2Error.REFUSED_STREAM)

@@ -226,8 +226,38 @@ export class Http2ClientSession {
     stream.id = id;
     stream.sendWindow = this.#remoteInitialWindow;
     this.#streams.set(id, stream);
-    const block = this.#encoder.encode(fields);
-    this.#queueHeaderBlock(id, block, body.length === 0);
+    // The common case — the body fits the windows and one frame — goes out as one buffer holding
+    // HEADERS and DATA.
+    const whole =
+      body.length > 0 &&
+      body.length <= this.#connectionSendWindow &&
+      body.length <= stream.sendWindow &&
+      body.length <= this.#remoteMaxFrameSize;
+    const tailroom = whole ? FRAME_HEADER_LENGTH + body.length : 0;
+    const out = this.#encoder.encode(fields, FRAME_HEADER_LENGTH, tailroom);
+    const blockLength = out.length - FRAME_HEADER_LENGTH - tailroom;
+    if (blockLength <= this.#remoteMaxFrameSize) {
+      const flags = Flag.END_HEADERS | (body.length === 0 ? Flag.END_STREAM : 0);
+      writeFrameHeader(out, 0, blockLength, FrameType.HEADERS, flags, id);
+      if (whole) {
+        const dataAt = FRAME_HEADER_LENGTH + blockLength;
+        writeFrameHeader(out, dataAt, body.length, FrameType.DATA, Flag.END_STREAM, id);
+        body.copy(out, dataAt + FRAME_HEADER_LENGTH);
+        this.#connectionSendWindow -= body.length;
+        stream.sendWindow -= body.length;
+        stream.requestWritten = true;
+        this.#queue(out);
+        this.#scheduleFlush();
+        return;
+      }
+      this.#queue(out);
+    } else {
+      this.#queueHeaderBlock(
+        id,
+        out.subarray(FRAME_HEADER_LENGTH, FRAME_HEADER_LENGTH + blockLength),
+        body.length === 0,
+      );
+    }
     if (body.length === 0) {
       stream.requestWritten = true;
     } else {
@@ -470,6 +500,7 @@ export class Http2ClientSession {
 
   /** Strips the padding (and the priority fields of HEADERS) of a frame's payload. */
   #unpad(flags: number, payload: Buffer, priorityLength: number): Buffer {
+    if ((flags & Flag.PADDED) === 0 && priorityLength === 0) return payload;
     let start = 0;
     let end = payload.length;
     if ((flags & Flag.PADDED) !== 0) {

@@ -93,8 +93,12 @@ export class HpackEncoder {
     this.#lastNewSize = newSize;
   }
 
-  /** fields: flat [name, value, ...]. Returns the header block fragment. */
-  encode(fields: readonly string[]): Buffer {
+  /**
+   * fields: flat [name, value, ...]. Returns the header block fragment, after `headroom` octets and
+   * before `tailroom` octets left for the caller (a frame header, the request's DATA frame): one
+   * buffer per request instead of three.
+   */
+  encode(fields: readonly string[], headroom = 0, tailroom = 0): Buffer {
     this.#pos = 0;
     if (this.#sizeChangePending) this.#writeSizeUpdates();
     for (let i = 0; i + 1 < fields.length; i += 2) {
@@ -142,8 +146,8 @@ export class HpackEncoder {
         this.#writeLiteral(0x00, 4, nameIndex, name, value, this.#huffman);
       }
     }
-    const block = Buffer.allocUnsafe(this.#pos);
-    this.#scratch.copy(block, 0, 0, this.#pos);
+    const block = Buffer.allocUnsafe(headroom + this.#pos + tailroom);
+    this.#scratch.copy(block, headroom, 0, this.#pos);
     return block;
   }
 
