@@ -14,7 +14,7 @@
  * more CPU (docs/benchmarks.md).
  *
  * Environment: BENCH_SQLITE_COUNT (default 1,000,000), BENCH_PG_COUNT (200,000; 0 skips PostgreSQL),
- * BENCH_NODE_FLAGS (default `--max-semi-space-size=16 --max-old-space-size=1024`, for both measured
+ * BENCH_NODE_FLAGS (default: the service's own flags, src/cli/service-node-flags.ts, for both measured
  * processes),
  * BENCH_WRITE=0 to skip writing docs/benchmarks.md.
  */
@@ -24,12 +24,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBenchDatabase, firstLine, ROOT, writeBenchSection } from './support.ts';
+import { SERVICE_NODE_FLAGS } from '../src/cli/service-node-flags.ts';
 
 const root = ROOT;
 const node = process.execPath;
 const sqliteCount = Number(process.env['BENCH_SQLITE_COUNT'] ?? 1_000_000);
 const pgCount = Number(process.env['BENCH_PG_COUNT'] ?? 200_000);
-const nodeFlags = (process.env['BENCH_NODE_FLAGS'] ?? '--max-semi-space-size=16 --max-old-space-size=1024').split(' ').filter(Boolean);
+/** The service's own V8 flags (src/cli/service-node-flags.ts) for both measured processes; BENCH_NODE_FLAGS overrides. */
+const nodeFlags = process.env['BENCH_NODE_FLAGS']?.split(' ').filter(Boolean) ?? SERVICE_NODE_FLAGS;
 
 async function run(script: string, args: string[], flags: readonly string[] = []): Promise<Record<string, unknown>> {
   const child = spawn(node, [...flags, script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });

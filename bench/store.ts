@@ -24,7 +24,11 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeviceToken } from '../src/domain/index.ts';
 import type { DeviceInput } from '../src/store/index.ts';
+import { SERVICE_NODE_FLAGS as PRODUCT_NODE_FLAGS } from '../src/cli/service-node-flags.ts';
 import { openStore } from '../src/store/index.ts';
+
+/** The service's own V8 flags, as an installed `pushkeeper` runs; BENCH_NODE_FLAGS overrides them. */
+const SERVICE_NODE_FLAGS = process.env['BENCH_NODE_FLAGS']?.split(' ').filter(Boolean) ?? PRODUCT_NODE_FLAGS;
 
 type Phase = 'import' | 'stream' | 'invalidate';
 const PHASES: readonly Phase[] = (process.env['BENCH_PHASES'] ?? 'import,stream,invalidate')
@@ -159,7 +163,7 @@ async function child(phase: Phase, url: string, appId: string): Promise<void> {
 }
 
 function runPhase(childEntry: string, phase: Phase, url: string, appId: string): PhaseResult {
-  const out = spawnSync(process.execPath, [childEntry, 'child', phase, url, appId], {
+  const out = spawnSync(process.execPath, [...SERVICE_NODE_FLAGS, childEntry, 'child', phase, url, appId], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 1 << 20,
