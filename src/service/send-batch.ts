@@ -60,8 +60,8 @@ interface Retryable {
 
 /** What one part of the job produced, recorded as soon as the part is done. */
 interface Part {
+  /** Accepted ones also mark their device's last_success_at when recorded. */
   readonly outcomes: OutcomeInput[];
-  readonly succeeded: DeviceToken[];
   readonly retryable: Retryable[];
 }
 
@@ -106,7 +106,6 @@ async function apply(ctx: Context, part: Part, device: Device, result: SendResul
   const { token } = device;
   if (result.kind === 'accepted') {
     part.outcomes.push({ token, outcome: 'accepted', apnsId: result.apnsId });
-    part.succeeded.push(token);
     return null;
   }
   if (result.kind === 'failed') {
@@ -167,9 +166,8 @@ async function sendPart(ctx: Context, part: Part, devices: readonly Device[]): P
       const device = list[index]!;
       const result = results[index]!;
       if (result.kind === 'accepted') {
-        // The common case, kept free of promises: one outcome and one success mark.
+        // The common case, kept free of promises: one outcome (it also marks the device's success).
         part.outcomes.push({ token: device.token, outcome: 'accepted', apnsId: result.apnsId });
-        part.succeeded.push(device.token);
         continue;
       }
       const other = await apply(ctx, part, device, result, true);
@@ -251,7 +249,7 @@ export async function runSendBatch(deps: SendDeps, job: Job<SendJob>): Promise<v
   const lastAttempt = job.retryCount >= deps.sendRetryLimit;
   /** Sends one part, then records what it produced: outcomes and counts, then success marks. */
   const sendAndRecord = async (devices: readonly Device[]): Promise<void> => {
-    const part: Part = { outcomes: [], succeeded: [], retryable: [] };
+    const part: Part = { outcomes: [], retryable: [] };
     await sendPart(ctx, part, devices);
     if (lastAttempt) {
       for (const { device, reason } of part.retryable) {
@@ -260,8 +258,10 @@ export async function runSendBatch(deps: SendDeps, job: Job<SendJob>): Promise<v
     } else {
       ctx.retryable.push(...part.retryable);
     }
-    if (part.outcomes.length > 0) await deps.store.notifications.recordOutcomes(appId, notificationId, part.outcomes);
-    if (part.succeeded.length > 0) await deps.store.devices.markSuccess(appId, part.succeeded, now(deps));
+    // Outcomes, counts and the accepted devices' last_success_at in one transaction: one commit.
+    if (part.outcomes.length > 0) {
+      await deps.store.notifications.recordOutcomes(appId, notificationId, part.outcomes, { successAt: now(deps) });
+    }
   };
   // Never more than `outcomeChunk` devices sent and not yet recorded: PARTS_IN_FLIGHT parts of
   // `outcomeChunk / PARTS_IN_FLIGHT`, a new one started only when one is recorded.

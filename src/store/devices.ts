@@ -37,7 +37,8 @@ import type {
 import { BulkUpsert } from './bulk-upsert.ts';
 import { decodeCursor, encodeCursor, parseLimit } from './cursor.ts';
 import { DeviceRegistration } from './device-registration.ts';
-import { chunks, DEVICE_COLUMNS, toDevice, toMs, tokenBytes, tokensBytes } from './rows.ts';
+import { markDevicesSucceeded } from './device-success.ts';
+import { DEVICE_COLUMNS, toDevice, toMs, tokenBytes } from './rows.ts';
 import type { Database } from './schema.ts';
 import { GroupCommit } from './group-commit.ts';
 import { inTokenOrder } from './token-order.ts';
@@ -519,20 +520,7 @@ export class SqlDeviceStore implements DeviceStore {
   }
 
   async markSuccess(appId: string, tokens: readonly DeviceToken[], at: Date): Promise<void> {
-    const atMs = toMs(at);
-    for (const part of chunks(tokensBytes([...new Set(tokens)]), 1024)) {
-      // The list is padded to a power of two (repeating a token changes nothing), so that chunks of
-      // varying sizes share a few SQL texts and the driver prepares each once.
-      const size = part.length <= 1 ? 1 : 2 ** Math.ceil(Math.log2(part.length));
-      const padded =
-        part.length === size ? part : [...part, ...new Array<Buffer>(size - part.length).fill(part.at(-1)!)];
-      await this.#db
-        .updateTable('devices')
-        .set({ last_success_at: atMs })
-        .where('app_key', '=', appKeyOf(this.#db, appId))
-        .where('token', 'in', padded)
-        .execute();
-    }
+    await markDevicesSucceeded(this.#db, appId, tokens, toMs(at));
   }
 
   async markInvalid(

@@ -23,6 +23,7 @@ import type {
 } from './contract.ts';
 import { FINAL_NOTIFICATION_STATUSES } from './contract.ts';
 import { decodeCursor, encodeCursor, parseLimit } from './cursor.ts';
+import { markDevicesSucceeded } from './device-success.ts';
 import { newId } from './ids.ts';
 import { chunks, toDate, toDateOrNull, toMs } from './rows.ts';
 import type { Database, NotificationsTable } from './schema.ts';
@@ -340,7 +341,12 @@ export class SqlNotificationStore implements NotificationStore {
       .execute();
   }
 
-  async recordOutcomes(appId: string, id: string, outcomes: readonly OutcomeInput[]): Promise<number> {
+  async recordOutcomes(
+    appId: string,
+    id: string,
+    outcomes: readonly OutcomeInput[],
+    options: { readonly successAt?: Date } = {},
+  ): Promise<number> {
     if (outcomes.length === 0) return 0;
     // First outcome per token wins, within a call as across calls; then one statement per kind,
     // so that the rows a statement inserted are the count to add to that kind.
@@ -375,6 +381,17 @@ export class SqlNotificationStore implements NotificationStore {
             );
           }
           added[kind] += (await this.#insertOutcomes(size).execute(trx, values)).length;
+        }
+      }
+      if (options.successAt !== undefined) {
+        const accepted = byKind.get('accepted');
+        if (accepted !== undefined) {
+          await markDevicesSucceeded(
+            trx,
+            appId,
+            accepted.map((outcome) => outcome.token),
+            toMs(options.successAt),
+          );
         }
       }
       const total = added.accepted + added.rejected + added.failed + added.invalidated;

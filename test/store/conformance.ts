@@ -557,6 +557,41 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         });
       });
 
+      it('recording outcomes with successAt marks the accepted devices in the same call, and only them', async () => {
+        const appId = await newApp();
+        for (const n of [1, 2, 3]) expectOk(await store.devices.register(appId, { token: token(n, 9) }));
+        const { notification } = expectOk(
+          await store.notifications.create(appId, { audience: { all: true }, payload: '{}', options: {} }),
+        );
+        const success = new Date('2026-06-06T00:00:00Z');
+        const recorded = await store.notifications.recordOutcomes(
+          appId,
+          notification.id,
+          [
+            { token: token(1, 9), outcome: 'accepted' },
+            { token: token(2, 9), outcome: 'rejected', reason: 'BadTopic' },
+          ],
+          { successAt: success },
+        );
+        expect(recorded).toBe(2);
+        expect(expectOk(await store.devices.get(appId, token(1, 9)))?.lastSuccessAt).toEqual(success);
+        expect(expectOk(await store.devices.get(appId, token(2, 9)))?.lastSuccessAt).toBeNull();
+        expect(expectOk(await store.devices.get(appId, token(3, 9)))?.lastSuccessAt).toBeNull();
+        // Another app's notification: nothing recorded, no device touched.
+        const other = await newApp();
+        expect(
+          await store.notifications.recordOutcomes(
+            other,
+            notification.id,
+            [{ token: token(3, 9), outcome: 'accepted' }],
+            {
+              successAt: success,
+            },
+          ),
+        ).toBe(0);
+        expect(expectOk(await store.devices.get(appId, token(3, 9)))?.lastSuccessAt).toBeNull();
+      });
+
       it('streams 200,000 devices in bounded pages (peak buffered rows = page size)', async () => {
         const appId = await newApp();
         const total = 200_000;

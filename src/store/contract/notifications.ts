@@ -107,9 +107,16 @@ export interface NotificationStore {
   ): Promise<void>;
   /**
    * Records outcomes idempotently (first outcome per (notification, token) wins) and adds only the
-   * newly recorded ones to the counts, in one transaction. Answers how many were new.
+   * newly recorded ones to the counts, in one transaction. Answers how many were new. With
+   * `successAt`, the devices of the accepted outcomes get that `last_success_at` in the same
+   * transaction (what `devices.markSuccess` does, without a second commit).
    */
-  recordOutcomes(appId: string, id: string, outcomes: readonly OutcomeInput[]): Promise<number>;
+  recordOutcomes(
+    appId: string,
+    id: string,
+    outcomes: readonly OutcomeInput[],
+    options?: { readonly successAt?: Date },
+  ): Promise<number>;
   /** Which of these tokens already have an outcome (to skip them when resuming after a crash). */
   recordedTokens(
     appId: string,
