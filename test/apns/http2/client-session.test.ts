@@ -16,6 +16,7 @@ import {
 } from '../../../src/apns/http2/client-session.ts';
 import { Flag, FrameType, frameHeader, H2Error, settingsFrame } from '../../../src/apns/http2/frames.ts';
 import { createTestPki, type TestPki } from '../../../src/testing/index.ts';
+import { type RawH2Server, startRawH2Server } from './raw-h2-server.ts';
 
 let pki: TestPki;
 beforeAll(async () => {
@@ -336,38 +337,15 @@ describe('Http2ClientSession against nghttp2', () => {
   });
 });
 
-/** A TLS server speaking h2 by hand: writes `frames` after the client's preface arrives. */
-async function startRawServer(
-  frames: Buffer[],
-  alpn: string[] = ['h2'],
-): Promise<{ origin: string; received: Buffer[]; close(): Promise<void> }> {
-  const received: Buffer[] = [];
-  const sockets: tls.TLSSocket[] = [];
-  const server = tls.createServer(
-    { key: pki.serverKeyPem, cert: pki.serverCertPem, ...(alpn.length === 0 ? {} : { ALPNProtocols: alpn }) },
-    (socket) => {
-      sockets.push(socket);
-      socket.on('error', () => {});
-      let sent = false;
-      socket.on('data', (chunk: Buffer) => {
-        received.push(chunk);
-        if (!sent) {
-          sent = true;
-          for (const frame of frames) socket.write(frame);
-        }
-      });
+/** A hand-written h2 server that writes `frames` once the client's preface arrives. */
+function startRawServer(frames: Buffer[], alpn: string[] = ['h2']): Promise<RawH2Server> {
+  return startRawH2Server(
+    pki,
+    (socket, _chunk, first) => {
+      if (first) for (const frame of frames) socket.write(frame);
     },
+    alpn,
   );
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `https://localhost:${port}`,
-    received,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
 }
 
 /** The error code of the GOAWAY frame the client wrote, if any. */

@@ -1,0 +1,58 @@
+/**
+ * A TLS server that speaks HTTP/2 by hand, for what nghttp2 never does: frames in the wrong order,
+ * SETTINGS held back. `onClientData` sees every chunk the client writes, on that client's socket.
+ */
+import type { AddressInfo } from 'node:net';
+import tls from 'node:tls';
+import type { TestPki } from '../../../src/testing/index.ts';
+
+export interface RawH2Server {
+  readonly origin: string;
+  /** Everything every client wrote, in order. */
+  readonly received: Buffer[];
+  close(): Promise<void>;
+}
+
+export async function startRawH2Server(
+  pki: TestPki,
+  onClientData: (socket: tls.TLSSocket, chunk: Buffer, first: boolean) => void,
+  alpn: string[] = ['h2'],
+): Promise<RawH2Server> {
+  const received: Buffer[] = [];
+  const sockets: tls.TLSSocket[] = [];
+  const server = tls.createServer(
+    { key: pki.serverKeyPem, cert: pki.serverCertPem, ...(alpn.length === 0 ? {} : { ALPNProtocols: alpn }) },
+    (socket) => {
+      sockets.push(socket);
+      socket.on('error', () => {});
+      let first = true;
+      socket.on('data', (chunk: Buffer) => {
+        received.push(chunk);
+        onClientData(socket, chunk, first);
+        first = false;
+      });
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `https://localhost:${port}`,
+    received,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** The frame types of everything the client wrote after its connection preface, in order. */
+export function clientFrameTypes(received: readonly Buffer[]): number[] {
+  const bytes = Buffer.concat(received);
+  const types: number[] = [];
+  let offset = 24; // "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+  while (offset + 9 <= bytes.length) {
+    types.push(bytes[offset + 3]!);
+    offset += 9 + bytes.readUIntBE(offset, 3);
+  }
+  return types;
+}
