@@ -8,6 +8,7 @@ import type { DeviceToken } from '../domain/index.ts';
 import { appKeyOf } from './app-keys.ts';
 import { chunks, tokensBytes } from './rows.ts';
 import type { Database } from './schema.ts';
+import { paddedSize } from './sized-statements.ts';
 
 export async function markDevicesSucceeded(
   db: Kysely<Database>,
@@ -16,9 +17,8 @@ export async function markDevicesSucceeded(
   atMs: number,
 ): Promise<void> {
   for (const part of chunks(tokensBytes([...new Set(tokens)]), 1024)) {
-    // The list is padded to a power of two (repeating a token changes nothing), so that chunks of
-    // varying sizes share a few SQL texts and the driver prepares each once.
-    const size = part.length <= 1 ? 1 : 2 ** Math.ceil(Math.log2(part.length));
+    // Padded (sized-statements.ts): chunks of varying sizes share a few SQL texts.
+    const size = paddedSize(part.length);
     const padded =
       part.length === size ? part : [...part, ...new Array<Buffer>(size - part.length).fill(part.at(-1)!)];
     await db

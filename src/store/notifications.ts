@@ -24,6 +24,7 @@ import type {
 import { FINAL_NOTIFICATION_STATUSES } from './contract.ts';
 import { decodeCursor, encodeCursor, parseLimit } from './cursor.ts';
 import { markDevicesSucceeded } from './device-success.ts';
+import { paddedSize } from './sized-statements.ts';
 import { newId } from './ids.ts';
 import { chunks, toDate, toDateOrNull, toMs } from './rows.ts';
 import type { Database, NotificationsTable } from './schema.ts';
@@ -37,13 +38,6 @@ const MAX_OUTCOME_ROWS = 512;
 /** Tokens per outcome look-up. */
 const MAX_LOOKUP_TOKENS = 1024;
 
-/**
- * Statements over n rows are compiled once per size and reused (compiled-statement.ts); n is padded
- * up to a power of two so that the varying sizes of outcome chunks share a handful of statements.
- */
-function paddedSize(count: number): number {
-  return count <= 1 ? 1 : 2 ** Math.ceil(Math.log2(count));
-}
 
 /** The sums of a notification's count shards (migration 0004). */
 interface ShardCounts {

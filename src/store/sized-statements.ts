@@ -16,6 +16,15 @@ import type { Kysely } from 'kysely';
 
 type Build = ConstructorParameters<typeof CompiledStatement>[0];
 
+/**
+ * The other way to keep SQL texts few, for statements where repeating an item changes nothing (an
+ * IN list, an INSERT … ON CONFLICT DO NOTHING): one statement, its item count padded up to a power of
+ * two by repeating the last item.
+ */
+export function paddedSize(count: number): number {
+  return count <= 1 ? 1 : 2 ** Math.ceil(Math.log2(count));
+}
+
 /** The piece sizes for `count` items: `max` while it fits, then the binary digits of the rest. */
 export function pieceSizes(count: number, max: number): number[] {
   const sizes: number[] = [];

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   H2Stream,
