@@ -22,7 +22,9 @@
  * (on a 2-core machine it still shares the CPU: compare the rows, not absolute numbers).
  *
  * Options (env, bench-only): BENCH_SECONDS per target (default 10), BENCH_ROUNDS (default 2),
- * BENCH_CONNECTIONS (default 10), BENCH_WRITE=0 to skip writing docs/benchmarks.md.
+ * BENCH_CONNECTIONS (default 10), BENCH_WRITE=0 to skip writing docs/benchmarks.md,
+ * BENCH_ONLY=registration to load only the SQLite route (for `--cpu-prof`: the profile then holds
+ * nothing but the registration's work; prints the row, writes nothing).
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -43,6 +45,7 @@ import { writeBenchSection } from './support.ts';
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const ROUNDS = Math.max(1, Number(process.env['BENCH_ROUNDS'] ?? 2));
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 10);
+const ONLY_REGISTRATION = process.env['BENCH_ONLY'] === 'registration';
 /** Not measured: JIT warm-up and the first statements' preparation. */
 const WARMUP_SECONDS = 1;
 
@@ -168,7 +171,7 @@ async function main(): Promise<void> {
     non2xx: 0,
     errors: 0,
   });
-  const targets = [
+  const allTargets = [
     target('GET /trivial (bare Fastify)', { kind: 'get', url: `${trivialUrl}/trivial` }),
     target('PUT …/devices/:token, bare Fastify (same requests)', {
       kind: 'register',
@@ -183,6 +186,7 @@ async function main(): Promise<void> {
       key: key.secret,
     }),
   ];
+  const targets = ONLY_REGISTRATION ? allTargets.slice(2) : allTargets;
 
   const loadBefore = loadavg()[0]!;
   for (const t of targets) await loadInChild({ ...t.job, seconds: WARMUP_SECONDS });
@@ -206,7 +210,8 @@ async function main(): Promise<void> {
     }
   }
   const loadAfter = loadavg()[0]!;
-  const devices = (await store.devices.count(appId, { all: true })) - devicesBefore;
+  const devicesAfter = await store.devices.count(appId, { all: true });
+  const devices = devicesAfter - devicesBefore;
 
   await app.close();
   await trivial.close();
@@ -214,12 +219,17 @@ async function main(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 
   const perSecond = (t: Target) => Math.round(t.requests / t.seconds);
-  const [get, bare, put] = targets as [Target, Target, Target];
+  const [get, bare, put] = allTargets as [Target, Target, Target];
   const percent = (a: Target, b: Target) => `${((perSecond(a) / perSecond(b)) * 100).toFixed(1)}%`;
   const rows = targets.map(
     (t) =>
       `| ${t.label} | ${perSecond(t).toLocaleString('en-US')} | ${Math.round(t.p50Weighted / Math.max(1, t.requests))} | ${t.p99Worst} | ${Math.round(t.cpuMicros / Math.max(1, t.requests))} | ${t.non2xx} | ${t.errors} |`,
   );
+  if (ONLY_REGISTRATION) {
+    // Warm-up included: what a profile of the whole process divides by.
+    console.log(`\n${rows.join('\n')}\nregistrations served in all: ${devicesAfter}\n`);
+    return;
+  }
   const table = [
     `${CONNECTIONS} connections, ${SECONDS} s per target in ${ROUNDS} rounds (order reversed every other round), after a ${WARMUP_SECONDS} s warm-up each; distinct random tokens, every registration a new device with an alias and a tag; requests logged as in production. Load generator (autocannon) in a child process. 1-minute load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after.`,
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z.`,

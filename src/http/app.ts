@@ -15,6 +15,7 @@ import { KeyCache } from './key-cache.ts';
 import { maskUrl } from './log-scrub.ts';
 import { sendError } from './problem-reply.ts';
 import { TokenBucketLimiter } from './rate-limit.ts';
+import { lazyChildLogger } from './request-logger.ts';
 import type { RouteContext } from './route-context.ts';
 import { appRoutes } from './routes/apps.ts';
 import {
@@ -43,6 +44,8 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Request logging is ours (below): Fastify's own would log raw URLs with device tokens in them.
     logController: new LogController({ disableRequestLogging: true }),
+    // request.log is made on first use: the hot routes never log through it (request-logger.ts).
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: config.bodyLimitBytes,
     // Our onRequest hook answers 503 PK_ERR_SHUTTING_DOWN from the catalogue while closing.
     return503OnClosing: false,

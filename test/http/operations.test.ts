@@ -208,6 +208,27 @@ describe('OpenAPI', () => {
 });
 
 describe('logs', () => {
+  it("a handler's line carries its request's id (request.log is made on first use)", async () => {
+    const before = h.logLines.length;
+    const created = await h.app.inject({
+      method: 'POST',
+      url: '/v1/apps',
+      headers: bearer(h.adminToken),
+      payload: {
+        name: 'Logged',
+        topic: 'com.example.logged',
+        apns: { auth: 'token', teamId: 'TEAM123456', keyId: 'KEYID12345', privateKey: P8_KEY },
+      },
+    });
+    expect(created.statusCode).toBe(201);
+    const lines = h.logLines.slice(before).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const handlerLine = lines.find((line) => line['msg'] === 'app created');
+    const requestLine = lines.find((line) => line['msg'] === 'request completed');
+    expect(handlerLine?.['reqId']).toBeDefined();
+    expect(handlerLine?.['reqId']).toBe(requestLine?.['reqId']);
+    expect(handlerLine?.['appId']).toBe(created.json().id);
+  });
+
   it('never carry secrets or unmasked tokens', async () => {
     // Traffic that puts every kind of secret in front of the logger: keys in headers, a .p8 key and a
     // webhook secret in bodies, tokens in paths and in error messages, a JWT as a bearer key.
