@@ -15,6 +15,7 @@ import type { ServiceLogger } from '../service/logger.ts';
 import { type Pipeline, startPipeline } from '../service/pipeline.ts';
 import { openStore, type Store, sqlitePathFromUrl } from '../store/index.ts';
 import { startObservability, type Observability } from './observability.ts';
+import { stdoutLogDestination } from './log-destination.ts';
 import { resolveSecretKey } from './secrets.ts';
 
 export interface Runtime {
@@ -46,7 +47,7 @@ const REDACT = [
 export function createLogger(config: Config, destination?: NodeJS.WritableStream): Logger {
   return pino(
     { level: config.logLevel, base: { service: 'pushkeeper' }, redact: { paths: REDACT, censor: '[redacted]' } },
-    destination as pino.DestinationStream | undefined,
+    (destination as pino.DestinationStream | undefined) ?? stdoutLogDestination(),
   );
 }
 
