@@ -6,7 +6,7 @@
  * reader that stops reading (a stuck collector, a parent that went away without closing the pipe)
  * froze the whole process, and a `serve` finishing its shutdown was seen hanging in its last log
  * line. Here a pipe that stays full for STALL_LIMIT_MS makes writes fail fast instead: lines are kept
- * in memory up to MAX_BUFFERED_BYTES and dropped beyond (sonic-boom's maxLength), and writing resumes
+ * in memory up to MAX_BUFFERED_BYTES, newer ones dropped past that (sonic-boom's maxLength), and writing resumes
  * as soon as the reader drains the pipe.
  */
 import pino from 'pino';
