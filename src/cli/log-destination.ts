@@ -38,6 +38,8 @@ export function stdoutLogDestination(): pino.DestinationStream {
   destination.on('error', (error: NodeJS.ErrnoException) => {
     // A full pipe we gave up on: the lines stay buffered (up to the cap) for the next write.
     if (error.code === 'EAGAIN' || error.code === 'EBUSY') return;
+    // A reader that went away: pino's own listener stops writing to this destination.
+    if (error.code === 'EPIPE') return;
     throw error;
   });
   return destination;
