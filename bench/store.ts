@@ -189,7 +189,8 @@ async function main(): Promise<void> {
   // Loaded here, not at the top: the phase processes run this file too, and should hold only what a
   // store process holds (support.ts brings `pg` and the TypeScript compiler's loader).
   const { default: pg } = await import('pg');
-  const { compileForChild, writeBenchSection } = await import('./support.ts');
+  const { compileForChild, cpuYardstickSeconds, writeBenchSection } = await import('./support.ts');
+  const yardstickBefore = cpuYardstickSeconds();
   const rows: (PhaseResult & { database: string })[] = [];
   const only = process.env['BENCH_ONLY'];
   const build = await compileForChild(import.meta.filename);
@@ -243,7 +244,7 @@ async function main(): Promise<void> {
     `${DEVICES.toLocaleString('en')} devices with hash-spread tokens; each phase in its own process running the compiled sources; peak RSS is the phase process's (getrusage), "before" is its RSS once the store was open.`,
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z, load average ${loadavg()
       .map((load) => load.toFixed(1))
-      .join(' / ')} at the end.`,
+      .join(' / ')} at the end; a fixed CPU loop (bench/support.ts) took ${yardstickBefore.toFixed(2)} s before and ${cpuYardstickSeconds().toFixed(2)} s after (compare it between tables: on a shared VM rates scale with it).`,
     '',
     '| database | phase | rows | seconds | rows/s | CPU s | target | peak RSS MB | RSS before MB |',
     '|---|---|---:|---:|---:|---:|---|---:|---:|',

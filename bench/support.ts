@@ -108,3 +108,17 @@ export async function compileForChild(entry: string): Promise<{ entry: string; d
     dispose: () => rmSync(out, { recursive: true, force: true }),
   };
 }
+
+/**
+ * CPU seconds of a fixed integer loop (3 × 10^8 iterations), taken before and after a benchmark:
+ * on a shared VM the same code's absolute rates drift with the host (a fixed loop's time varied by
+ * ~75% within one afternoon here), and a table that prints it tells which minute it was.
+ */
+export function cpuYardstickSeconds(): number {
+  const start = process.cpuUsage();
+  let sum = 0;
+  for (let i = 0; i < 300_000_000; i += 1) sum += i % 7;
+  const used = process.cpuUsage(start);
+  if (sum < 0) throw new Error('unreachable');
+  return (used.user + used.system) / 1e6;
+}
