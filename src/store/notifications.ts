@@ -38,7 +38,6 @@ const MAX_OUTCOME_ROWS = 512;
 /** Tokens per outcome look-up. */
 const MAX_LOOKUP_TOKENS = 1024;
 
-
 /** The sums of a notification's count shards (migration 0004). */
 interface ShardCounts {
   readonly accepted: number;

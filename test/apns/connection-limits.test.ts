@@ -8,7 +8,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApnsConnection, type ConnectionListener, type StreamOutcome } from '../../src/apns/connection.ts';
 import { FrameType, settingsFrame } from '../../src/apns/http2/frames.ts';
 import { createTestPki, type TestPki } from '../../src/testing/index.ts';
-import { clientFrameTypes, type RawH2Server, startRawH2Server } from './http2/raw-h2-server.ts';
+import { clientFrames, type RawH2Server, startRawH2Server } from './http2/raw-h2-server.ts';
 
 let pki: TestPki;
 let server: RawH2Server | undefined;
@@ -63,7 +63,7 @@ describe('ApnsConnection stream limit', () => {
     open.request(request, (outcome) => outcomes.push(outcome));
     expect(open.available()).toBe(0);
     await expect
-      .poll(() => clientFrameTypes(server!.received).filter((type) => type === FrameType.HEADERS).length)
+      .poll(() => clientFrames(server!.received).filter((f) => f.type === FrameType.HEADERS).length)
       .toBe(1);
 
     const before = capacity;
@@ -74,7 +74,7 @@ describe('ApnsConnection stream limit', () => {
     for (let i = 0; i < 4; i += 1) open.request(request, (outcome) => outcomes.push(outcome));
     expect(open.available()).toBe(0);
     await expect
-      .poll(() => clientFrameTypes(server!.received).filter((type) => type === FrameType.HEADERS).length)
+      .poll(() => clientFrames(server!.received).filter((f) => f.type === FrameType.HEADERS).length)
       .toBe(5);
     expect(outcomes).toEqual([]);
   });

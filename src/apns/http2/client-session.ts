@@ -27,6 +27,7 @@ import {
   frameHeader,
   goawayFrame,
   H2Error,
+  H2ProtocolError,
   MAX_FRAME_SIZE_LIMIT,
   MAX_STREAM_ID,
   MAX_WINDOW,
@@ -38,6 +39,7 @@ import {
   windowUpdateFrame,
   writeFrameHeader,
 } from './frames.ts';
+import { type FrameHandler, FrameReader } from './frame-reader.ts';
 import { HpackDecoder } from './hpack-decoder.ts';
 import { HpackEncoder } from './hpack-encoder.ts';
 import { HpackError } from './hpack-error.ts';
@@ -105,16 +107,6 @@ export interface ClientSessionOptions {
   readonly volatileHeaderNames?: Iterable<string>;
 }
 
-/** A session-level failure: the session sent GOAWAY with `errorCode` and dropped the socket. */
-export class H2ProtocolError extends Error {
-  readonly errorCode: number;
-  constructor(errorCode: number, message: string) {
-    super(message);
-    this.name = 'H2ProtocolError';
-    this.errorCode = errorCode;
-  }
-}
-
 /** Our receive windows: answers are small, so a connection window of 1 MiB never stalls the server. */
 const CONNECTION_RECEIVE_WINDOW = 1 << 20;
 /** Window octets handed back once this many were consumed. */
@@ -151,8 +143,9 @@ export class Http2ClientSession {
   /** Frames queued this tick; written together. */
   #out: Buffer[] = [];
   #flushScheduled = false;
-  /** Bytes of the socket's current chunk that were left over (a partial frame). */
-  #leftover: Buffer | undefined;
+  readonly #reader = new FrameReader();
+  readonly #frame: FrameHandler = (type, flags, streamId, payload) => this.#onFrame(type, flags, streamId, payload);
+  readonly #stopped = (): boolean => this.#stoppedReading();
   /** A header block split over HEADERS and CONTINUATION frames. */
   #continuation: { streamId: number; endStream: boolean; fragments: Buffer[]; length: number } | undefined;
   readonly #flush = (): void => this.#flushNow();
@@ -424,33 +417,16 @@ export class Http2ClientSession {
 
   #onData(chunk: Buffer): void {
     // After a connection error of ours nothing more is read (RFC 9113 §5.4.1).
-    if (this.#closed || (this.#ending && this.#error !== undefined)) return;
-    let buffer = chunk;
-    if (this.#leftover !== undefined) {
-      buffer = Buffer.concat([this.#leftover, chunk]);
-      this.#leftover = undefined;
-    }
-    let offset = 0;
+    if (this.#stoppedReading()) return;
     try {
-      while (buffer.length - offset >= FRAME_HEADER_LENGTH) {
-        const length = (buffer[offset]! << 16) | (buffer[offset + 1]! << 8) | buffer[offset + 2]!;
-        // We never raise SETTINGS_MAX_FRAME_SIZE above its default (RFC 9113 §4.2).
-        if (length > DEFAULT_MAX_FRAME_SIZE)
-          throw new H2ProtocolError(H2Error.FRAME_SIZE_ERROR, `A frame of ${length} octets exceeds 16,384.`);
-        if (buffer.length - offset < FRAME_HEADER_LENGTH + length) break;
-        const type = buffer[offset + 3]!;
-        const flags = buffer[offset + 4]!;
-        const streamId = buffer.readUInt32BE(offset + 5) & MAX_STREAM_ID;
-        const payload = buffer.subarray(offset + FRAME_HEADER_LENGTH, offset + FRAME_HEADER_LENGTH + length);
-        offset += FRAME_HEADER_LENGTH + length;
-        this.#onFrame(type, flags, streamId, payload);
-        if (this.#closed || (this.#ending && this.#error !== undefined)) return;
-      }
+      this.#reader.push(chunk, this.#frame, this.#stopped);
     } catch (error) {
       this.#fail(error);
-      return;
     }
-    if (offset < buffer.length) this.#leftover = Buffer.from(buffer.subarray(offset));
+  }
+
+  #stoppedReading(): boolean {
+    return this.#closed || (this.#ending && this.#error !== undefined);
   }
 
   #onFrame(type: number, flags: number, streamId: number, payload: Buffer): void {

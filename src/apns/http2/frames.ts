@@ -133,3 +133,13 @@ export function goawayFrame(lastStreamId: number, errorCode: number, debug = '')
   debugBytes.copy(payload, 8);
   return frame(FrameType.GOAWAY, 0, 0, payload);
 }
+
+/** A connection error (RFC 9113 §5.4.1): the session answers it with GOAWAY(`errorCode`) and closes. */
+export class H2ProtocolError extends Error {
+  readonly errorCode: number;
+  constructor(errorCode: number, message: string) {
+    super(message);
+    this.name = 'H2ProtocolError';
+    this.errorCode = errorCode;
+  }
+}

@@ -16,7 +16,7 @@ import {
 } from '../../../src/apns/http2/client-session.ts';
 import { Flag, FrameType, frameHeader, H2Error, settingsFrame } from '../../../src/apns/http2/frames.ts';
 import { createTestPki, type TestPki } from '../../../src/testing/index.ts';
-import { type RawH2Server, startRawH2Server } from './raw-h2-server.ts';
+import { clientFrames, type RawH2Server, startRawH2Server } from './raw-h2-server.ts';
 
 let pki: TestPki;
 beforeAll(async () => {
@@ -350,14 +350,9 @@ function startRawServer(frames: Buffer[], alpn: string[] = ['h2']): Promise<RawH
 
 /** The error code of the GOAWAY frame the client wrote, if any. */
 function goawayCode(received: readonly Buffer[]): number | undefined {
-  const bytes = Buffer.concat(received);
-  let offset = 24; // the connection preface
-  while (offset + 9 <= bytes.length) {
-    const length = bytes.readUIntBE(offset, 3);
-    if (bytes[offset + 3] === FrameType.GOAWAY) return bytes.readUInt32BE(offset + 9 + 4);
-    offset += 9 + length;
-  }
-  return undefined;
+  return clientFrames(received)
+    .find((f) => f.type === FrameType.GOAWAY)
+    ?.payload.readUInt32BE(4);
 }
 
 describe('Http2ClientSession against a misbehaving server', () => {

@@ -4,6 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
+import { FrameReader } from '../../../src/apns/http2/frame-reader.ts';
 import type { TestPki } from '../../../src/testing/index.ts';
 
 export interface RawH2Server {
@@ -45,14 +46,12 @@ export async function startRawH2Server(
   };
 }
 
-/** The frame types of everything the client wrote after its connection preface, in order. */
-export function clientFrameTypes(received: readonly Buffer[]): number[] {
-  const bytes = Buffer.concat(received);
-  const types: number[] = [];
-  let offset = 24; // "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-  while (offset + 9 <= bytes.length) {
-    types.push(bytes[offset + 3]!);
-    offset += 9 + bytes.readUIntBE(offset, 3);
-  }
-  return types;
+/** Every frame the client wrote after its connection preface, in order. */
+export function clientFrames(received: readonly Buffer[]): { type: number; payload: Buffer }[] {
+  const frames: { type: number; payload: Buffer }[] = [];
+  const preface = 24; // "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+  new FrameReader().push(Buffer.concat(received).subarray(preface), (type, _flags, _streamId, payload) =>
+    frames.push({ type, payload: Buffer.from(payload) }),
+  );
+  return frames;
 }
