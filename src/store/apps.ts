@@ -18,6 +18,7 @@ import type {
   PageRequest,
   UpdateAppInput,
 } from './contract.ts';
+import type { StoreCapabilities } from './connection.ts';
 import type { CredentialCipher } from './credential-cipher.ts';
 import { decodeCursor, encodeCursor, parseLimit } from './cursor.ts';
 import { newId } from './ids.ts';
@@ -104,9 +105,16 @@ export class SqlAppStore implements AppStore {
   readonly #db: Kysely<Database>;
   readonly #cipher: CredentialCipher;
 
-  constructor(db: Kysely<Database>, cipher: CredentialCipher) {
+  readonly #rowLocks: boolean;
+
+  constructor(
+    db: Kysely<Database>,
+    cipher: CredentialCipher,
+    capabilities: Pick<StoreCapabilities, 'rowLocks'>,
+  ) {
     this.#db = db;
     this.#cipher = cipher;
+    this.#rowLocks = capabilities.rowLocks;
   }
 
   #seal(appId: string, topic: string, credentials: ApnsCredentials, webhook: AppWebhook | null) {
@@ -241,9 +249,21 @@ export class SqlAppStore implements AppStore {
     });
   }
 
+  /**
+   * Devices, keys, notifications and counts go by ON DELETE CASCADE; outcomes have no foreign key
+   * (migration 0005), so they are deleted here, in the same transaction. The notifications are
+   * locked first: an outcome chunk being recorded holds its notification FOR KEY SHARE, so this
+   * waits for it to commit and then deletes its rows too, and a chunk that comes later finds no
+   * notification and writes nothing (notifications.recordOutcomes).
+   */
   async delete(appId: string): Promise<boolean> {
-    const result = await this.#db.deleteFrom('apps').where('id', '=', appId).executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+    return this.#db.transaction().execute(async (trx) => {
+      const notifications = trx.selectFrom('notifications').select('id').where('app_id', '=', appId);
+      if (this.#rowLocks) await notifications.forUpdate().execute();
+      await trx.deleteFrom('notification_outcomes').where('notification_id', 'in', notifications).execute();
+      const result = await trx.deleteFrom('apps').where('id', '=', appId).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    });
   }
 
   async #readSecrets(

@@ -59,11 +59,11 @@ export function openStore(options: OpenStoreOptions): Store {
   const { db } = connection;
   return {
     kind: connection.kind,
-    apps: new SqlAppStore(db, cipher),
+    apps: new SqlAppStore(db, cipher, connection.capabilities),
     keys: new SqlApiKeyStore(db),
     devices: new SqlDeviceStore(db, connection.capabilities),
     invalidations: new SqlInvalidationStore(db, connection.capabilities),
-    notifications: new SqlNotificationStore(db),
+    notifications: new SqlNotificationStore(db, connection.capabilities),
     feedbackPolls: new SqlFeedbackPollStore(db),
     migrate: () => migrateToLatest(connection),
     async ping() {

@@ -344,12 +344,54 @@ function notificationCountShards(caps: StoreCapabilities): Migration {
   };
 }
 
+/**
+ * Issue 6 (the pipeline on PostgreSQL): notification_outcomes without its foreign key to
+ * notifications. PostgreSQL checks a foreign key row by row: every outcome inserted ran a
+ * `SELECT … FOR KEY SHARE` on its notification, ~125 times per outcome chunk and all on the same
+ * row (~10 µs of server CPU per outcome, measured in docs/benchmarks.md). `recordOutcomes` now takes
+ * that lock once per chunk, and deleting an app deletes its notifications' outcomes itself. The
+ * table is rebuilt (SQLite cannot drop a constraint), rows and primary key unchanged.
+ */
+function outcomesWithoutForeignKey(caps: StoreCapabilities): Migration {
+  const big = caps.bigIntType;
+  return {
+    async up(db: AnyDb) {
+      await db.schema
+        .createTable('notification_outcomes_next')
+        .addColumn('notification_id', 'text', (c) => c.notNull())
+        .addColumn('token', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('apns_id', 'text')
+        .addColumn('at', big, (c) => c.notNull())
+        // (notification, token) stays the idempotency key; a new name, as PostgreSQL names the
+        // old table's key index notification_outcomes_pk until it is dropped.
+        .addPrimaryKeyConstraint('notification_outcomes_key', ['notification_id', 'token'])
+        .execute();
+      await db
+        .insertInto('notification_outcomes_next')
+        .columns(['notification_id', 'token', 'outcome', 'reason', 'apns_id', 'at'])
+        .expression(
+          db
+            .selectFrom('notification_outcomes')
+            .select(['notification_id', 'token', 'outcome', 'reason', 'apns_id', 'at'])
+            .orderBy('notification_id')
+            .orderBy('token'),
+        )
+        .execute();
+      await db.schema.dropTable('notification_outcomes').execute();
+      await db.schema.alterTable('notification_outcomes_next').renameTo('notification_outcomes').execute();
+    },
+  };
+}
+
 export function storeMigrations(caps: StoreCapabilities): Record<string, Migration> {
   return {
     '0001_initial_schema': initialSchema(caps),
     '0002_feedback_poll_claims': feedbackPollClaims(caps),
     '0003_narrow_device_keys': narrowDeviceKeys(caps),
     '0004_notification_count_shards': notificationCountShards(caps),
+    '0005_outcomes_without_foreign_key': outcomesWithoutForeignKey(caps),
   };
 }
 

@@ -8,6 +8,7 @@ import { type Kysely, type Selectable, type SelectQueryBuilder, sql } from 'kyse
 import { type Audience, type DeviceToken, fail, ok, problem, type Result } from '../domain/index.ts';
 import { appExists, appNotFound } from './app-exists.ts';
 import { CompiledStatement } from './compiled-statement.ts';
+import type { StoreCapabilities } from './connection.ts';
 import type {
   CancelResult,
   CreateNotificationInput,
@@ -104,10 +105,12 @@ export class SqlNotificationStore implements NotificationStore {
   readonly #db: Kysely<Database>;
   readonly #outcomeInserts = new Map<number, CompiledStatement<readonly unknown[]>>();
   readonly #tokenLookups = new Map<number, CompiledStatement<readonly unknown[]>>();
-  /** [app id, id] */
-  readonly #owned = new CompiledStatement<readonly [string, string]>((db, slot) =>
-    db.selectFrom('notifications').select('id').where('app_id', '=', slot(0)).where('id', '=', slot(1)),
-  );
+  /**
+   * [app id, id]. Where the database has row locks, the notification row is locked FOR KEY SHARE
+   * until the outcomes' transaction ends: what the foreign key used to do for every outcome row
+   * (migration 0005), once per call. Deleting the app waits for it (apps.delete).
+   */
+  readonly #owned: CompiledStatement<readonly [string, string]>;
   /** Adds to one count shard; [id, shard, accepted, rejected, failed, invalidated]. */
   readonly #addCounts = new CompiledStatement<readonly unknown[]>((db, slot) =>
     db
@@ -130,8 +133,16 @@ export class SqlNotificationStore implements NotificationStore {
       ),
   );
 
-  constructor(db: Kysely<Database>) {
+  constructor(db: Kysely<Database>, capabilities: Pick<StoreCapabilities, 'rowLocks'>) {
     this.#db = db;
+    this.#owned = new CompiledStatement((db, slot) => {
+      const owned = db
+        .selectFrom('notifications')
+        .select('id')
+        .where('app_id', '=', slot(0))
+        .where('id', '=', slot(1));
+      return capabilities.rowLocks ? owned.forKeyShare() : owned;
+    });
   }
 
   async create(

@@ -22,6 +22,8 @@ export interface StoreHarness {
   openStore(secretKey: Buffer): Store;
   /** Every byte the database keeps about apps, as the raw medium holds it (file bytes / row text). */
   rawAppBytes(): Promise<Buffer>;
+  /** Rows of notification_outcomes for one notification, counted in the database itself. */
+  outcomeRows(notificationId: string): Promise<number>;
   /** Drops the database and removes files. */
   cleanup(): Promise<void>;
 }
@@ -60,6 +62,7 @@ export const STORE_MIGRATIONS = [
   '0002_feedback_poll_claims',
   '0003_narrow_device_keys',
   '0004_notification_count_shards',
+  '0005_outcomes_without_foreign_key',
 ];
 
 export function runStoreConformance(name: string, makeHarness: () => Promise<StoreHarness>): void {
@@ -184,16 +187,34 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         expect((await store.apps.getSecrets(appId))?.credentials).toMatchObject({ keyId: 'NEWKEY0001' });
       });
 
-      it('deleting an app removes its devices, keys and notifications', async () => {
+      it('deleting an app removes its devices, keys, notifications and their outcomes', async () => {
         const appId = await newApp();
+        const otherAppId = await newApp();
         expectOk(await store.devices.register(appId, { token: token(1) }));
         expectOk(
           await store.keys.create({ appId, scope: 'server', prefix: 'pk_server_x', sha256: 'c'.repeat(64) }),
         );
+        const push = { audience: { all: true as const }, payload: '{"aps":{}}', options: {} };
+        const mine = expectOk(await store.notifications.create(appId, push)).notification.id;
+        const theirs = expectOk(await store.notifications.create(otherAppId, push)).notification.id;
+        const outcomes = [
+          { token: token(1), outcome: 'accepted' as const },
+          { token: token(2), outcome: 'rejected' as const, reason: 'BadDeviceToken' },
+        ];
+        expect(await store.notifications.recordOutcomes(appId, mine, outcomes)).toBe(2);
+        expect(await store.notifications.recordOutcomes(otherAppId, theirs, outcomes)).toBe(2);
+        expect(await harness.outcomeRows(mine)).toBe(2);
         expect(await store.apps.delete(appId)).toBe(true);
         expect(await store.apps.get(appId)).toBeNull();
         expect(await store.devices.count(appId)).toBe(0);
         expect(await store.keys.findByHash('c'.repeat(64))).toBeNull();
+        expect(await store.notifications.get(appId, mine)).toBeNull();
+        expect(await harness.outcomeRows(mine)).toBe(0);
+        // Another app's notification and outcomes are untouched; outcomes for the deleted
+        // notification are refused, not left behind.
+        expect(await harness.outcomeRows(theirs)).toBe(2);
+        expect(await store.notifications.recordOutcomes(appId, mine, outcomes)).toBe(0);
+        expect(await harness.outcomeRows(mine)).toBe(0);
         expect(await store.apps.delete(appId)).toBe(false);
       });
     });

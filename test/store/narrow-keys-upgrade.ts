@@ -2,15 +2,16 @@
  * Upgrading a registry to migration 0003 (integer app keys, token bytes): a database migrated to
  * 0002 and holding devices in the old shape is migrated by the store, and every device is still
  * there, unchanged and addressable — by token, alias, tag, audience and list, with its id (so saved
- * cursors stay valid) — while new devices and apps keep working. Run against both databases by
- * sqlite.test.ts and postgres.test.ts.
+ * cursors stay valid) — while new devices and apps keep working. The migrations after 0003 run
+ * too: a notification's outcomes written by 0002 survive 0005's rebuild of their table. Run
+ * against both databases by sqlite.test.ts and postgres.test.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { type Kysely, type Migration, Migrator } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceToken } from '../../src/domain/index.ts';
 import type { StoreConnection } from '../../src/store/connection.ts';
-import type { Device, Store } from '../../src/store/index.ts';
+import type { Device, Outcome, Store } from '../../src/store/index.ts';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, storeMigrations } from '../../src/store/migrations.ts';
 import { STORE_MIGRATIONS, token } from './conformance.ts';
 
@@ -70,6 +71,25 @@ function toContract(row: OldDevice): Device {
     invalidReason: row.invalid_reason,
   };
 }
+
+const NOTIFICATION = 'ntf_upgrade';
+const OLD_OUTCOMES: Outcome[] = [
+  {
+    token: token(0),
+    outcome: 'accepted',
+    reason: null,
+    apnsId: '0a9c2f6e-4b1d-4c3e-9f00-000000000000',
+    at: new Date(1_700_000_500_000),
+  },
+  {
+    token: token(1),
+    outcome: 'rejected',
+    reason: 'BadDeviceToken',
+    apnsId: '0a9c2f6e-4b1d-4c3e-9f00-000000000001',
+    at: new Date(1_700_000_500_001),
+  },
+  { token: token(2), outcome: 'accepted', reason: null, apnsId: null, at: new Date(1_700_000_500_002) },
+];
 
 export function runNarrowKeysUpgrade(name: string, makeHarness: () => Promise<UpgradeHarness>): void {
   describe(`upgrade to 0003_narrow_device_keys: ${name}`, () => {
@@ -145,6 +165,36 @@ export function runNarrowKeysUpgrade(name: string, makeHarness: () => Promise<Up
         }
         await db.insertInto('devices').values(seeded).execute();
         await db.insertInto('device_tags').values(tagRows).execute();
+        // A notification with outcomes, as 0001's tables held them (0005 rebuilds the outcomes).
+        await db
+          .insertInto('notifications')
+          .values({
+            id: NOTIFICATION,
+            app_id: appA,
+            audience: '{"all":true}',
+            payload: '{"aps":{}}',
+            options: '{}',
+            status: 'sending',
+            targeted: 4,
+            accepted: 2,
+            rejected: 1,
+            request_hash: 'h',
+            created_at: 1_700_000_400_000,
+          })
+          .execute();
+        await db
+          .insertInto('notification_outcomes')
+          .values(
+            OLD_OUTCOMES.map((outcome) => ({
+              notification_id: NOTIFICATION,
+              token: outcome.token,
+              outcome: outcome.outcome,
+              reason: outcome.reason,
+              apns_id: outcome.apnsId,
+              at: outcome.at.getTime(),
+            })),
+          )
+          .execute();
       } finally {
         await connection.close();
       }
@@ -165,6 +215,29 @@ export function runNarrowKeysUpgrade(name: string, makeHarness: () => Promise<Up
         const got = await store.devices.get(row.app_id, row.token);
         expect(got.ok && got.value).toEqual(toContract(row));
       }
+    });
+
+    it("keeps a notification's outcomes: listed, counted once, still the idempotency key", async () => {
+      const failures = await store.notifications.listFailures(appA, NOTIFICATION);
+      expect(failures.ok && failures.value.items).toEqual(
+        OLD_OUTCOMES.filter((o) => o.outcome !== 'accepted'),
+      );
+      const recorded = await store.notifications.recordedTokens(appA, NOTIFICATION, [
+        token(0),
+        token(1),
+        token(2),
+        token(3),
+      ]);
+      expect([...recorded].sort()).toEqual(OLD_OUTCOMES.map((o) => o.token).sort());
+      // An outcome already recorded is not recorded (or counted) again; a new one is.
+      expect(
+        await store.notifications.recordOutcomes(appA, NOTIFICATION, [
+          { token: token(1), outcome: 'failed', reason: 'PK_ERR_APNS_UNAVAILABLE' },
+          { token: token(3), outcome: 'accepted' },
+        ]),
+      ).toBe(1);
+      const notification = await store.notifications.get(appA, NOTIFICATION);
+      expect(notification?.counts).toMatchObject({ targeted: 4, accepted: 3, rejected: 1, pending: 0 });
     });
 
     it('keeps device ids: a full listing walks the old id order', async () => {

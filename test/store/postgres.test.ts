@@ -25,6 +25,19 @@ runStoreConformance('postgres', async () => {
         await client.end();
       }
     },
+    async outcomeRows(notificationId) {
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ n: string }>(
+          'select count(*) as n from notification_outcomes where notification_id = $1',
+          [notificationId],
+        );
+        return Number(rows[0]?.n);
+      } finally {
+        await client.end();
+      }
+    },
     cleanup: () => database.drop(),
   };
 });

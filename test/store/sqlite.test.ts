@@ -21,6 +21,17 @@ runStoreConformance('sqlite', async () => {
         [file, `${file}-wal`].filter((path) => existsSync(path)).map((path) => readFileSync(path)),
       );
     },
+    async outcomeRows(notificationId) {
+      const db = new DatabaseSync(file, { readOnly: true });
+      try {
+        const row = db
+          .prepare('select count(*) as n from notification_outcomes where notification_id = ?')
+          .get(notificationId) as { n: number };
+        return row.n;
+      } finally {
+        db.close();
+      }
+    },
     async cleanup() {
       rmSync(dir, { recursive: true, force: true });
     },
