@@ -10,7 +10,7 @@ import type { Notification, Store } from '../store/contract.ts';
 import { jobIdFor } from './apns-id.ts';
 import { finishIfComplete } from './completion.ts';
 import type { ServiceLogger } from './logger.ts';
-import { type FanoutJob, QUEUE, type SendJob } from './queues.ts';
+import { type FanoutJob, packSendDevices, QUEUE, type SendJob, sendJobSize } from './queues.ts';
 
 export interface FanoutDeps {
   readonly store: Store;
@@ -62,10 +62,11 @@ export async function runFanout(deps: FanoutDeps, job: FanoutJob, signal?: Abort
     const existing = fresh ? null : await deps.queue.getJob<SendJob>(QUEUE.send, jobId);
     if (existing !== null) {
       // Enqueued before a crash, not checkpointed: take the job's own page.
-      const last = existing.data.devices.length < deps.batchSize;
+      const size = sendJobSize(existing.data);
+      const last = size < deps.batchSize;
       await deps.store.notifications.checkpointFanout(appId, notificationId, {
         cursor: existing.data.endCursor,
-        targetedDelta: existing.data.devices.length,
+        targetedDelta: size,
         complete: last,
       });
       cursor = existing.data.endCursor;
@@ -81,7 +82,7 @@ export async function runFanout(deps: FanoutDeps, job: FanoutJob, signal?: Abort
     const sendJob: SendJob = {
       appId,
       notificationId,
-      devices: page.devices.map((d) => ({ token: d.token, environment: d.environment })),
+      ...packSendDevices(page.devices),
       endCursor: page.cursor,
     };
     await deps.queue.enqueue(QUEUE.send, sendJob, { id: jobId, retryLimit: deps.sendRetryLimit, retryDelayMs: 2000 });

@@ -15,7 +15,7 @@ import { apnsIdFor } from './apns-id.ts';
 import { finishIfComplete } from './completion.ts';
 import type { ApnsGateway, DeliveryRoute, OutgoingNotification } from './gateway.ts';
 import type { ServiceLogger } from './logger.ts';
-import type { SendJob } from './queues.ts';
+import { type SendJob, sendJobDevices } from './queues.ts';
 import type { WebhookNotifier } from './webhook.ts';
 
 export interface SendDeps {
@@ -242,7 +242,7 @@ export async function runSendBatch(deps: SendDeps, job: Job<SendJob>): Promise<v
   };
   // A job delivered for the first time has run nowhere before, and its page is in no other job, so
   // none of its devices can have an outcome yet: the look-up is for jobs that run again.
-  const devices = job.data.devices;
+  const devices = sendJobDevices(job.data);
   const recorded =
     job.firstDelivery === true ? null : await deps.store.notifications.recordedTokens(appId, notificationId, devices.map((d) => d.token));
   const todo = recorded === null || recorded.size === 0 ? devices : devices.filter((d) => !recorded.has(d.token));

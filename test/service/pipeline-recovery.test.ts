@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runFanout } from '../../src/service/fanout.ts';
 import { silentLogger } from '../../src/service/logger.ts';
 import { runSendBatch } from '../../src/service/send-batch.ts';
-import type { SendJob } from '../../src/service/queues.ts';
+import { packSendDevices, type SendJob } from '../../src/service/queues.ts';
 import { type Backend, type Harness, randomToken, startHarness } from './pipeline-harness.ts';
 
 const payload = { aps: { alert: 'hello' } };
@@ -63,7 +63,7 @@ describe.each<Backend>(['sqlite', 'postgres'])('pipeline recovery on %s', (backe
     const job: SendJob = {
       appId: h.app.id,
       notificationId: id,
-      devices: tokens.map((token) => ({ token, environment: 'production' as const })),
+      ...packSendDevices(tokens.map((token) => ({ token, environment: 'production' as const }))),
       endCursor: 'x',
     };
     await h.store.notifications.transition(h.app.id, id, ['done'], 'sending');
