@@ -29,6 +29,7 @@ import { invalidationRoutes } from './routes/invalidations.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { metricsAnswer, opsRoutes } from './routes/ops.ts';
 import { notificationRoutes } from './routes/notifications.ts';
+import { requestValidation } from './validators.ts';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -49,10 +50,8 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     bodyLimit: config.bodyLimitBytes,
     // Our onRequest hook answers 503 PK_ERR_SHUTTING_DOWN from the catalogue while closing.
     return503OnClosing: false,
-    ajv: {
-      // Unknown fields are an error, not silently dropped: a typo in PATCH must not look like success.
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
-    },
+    // JSON bodies are validated as typed, paths, queries and headers coerced from text (validators.ts).
+    schemaController: requestValidation,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const keyCache = new KeyCache({ lookup: (sha256) => deps.store.keys.findByHash(sha256), nowMs });

@@ -87,6 +87,10 @@ describe('PUT /v1/apps/:app/devices/:token', () => {
     ['a bad locale', tokenFor(1), { locale: 'english please' }, 'PK_ERR_LOCALE_INVALID'],
     ['tags that are not strings', tokenFor(1), { tags: [{ a: 1 }] }, 'PK_ERR_VALIDATION'],
     ['an unknown field', tokenFor(1), { colour: 'red' }, 'PK_ERR_VALIDATION'],
+    // JSON bodies are not coerced (src/http/validators.ts): these were once stored as "42" and ["beta"].
+    ['a number as the alias', tokenFor(1), { alias: 42 }, 'PK_ERR_VALIDATION'],
+    ['one string as the tags', tokenFor(1), { tags: 'beta' }, 'PK_ERR_VALIDATION'],
+    ['a boolean as the locale', tokenFor(1), { locale: true }, 'PK_ERR_VALIDATION'],
   ])('answers 400 for %s and stores nothing', async (_name, token, payload, code) => {
     const response = await put(token, payload);
     expect(response.statusCode).toBe(400);

@@ -101,6 +101,13 @@ describe('POST /v1/apps/:app/notifications', () => {
       'PK_ERR_TOO_MANY_RECIPIENTS',
     ],
     ['an unknown field', { audience: { alias: '1' }, payload: hello, extra: 1 }, 'PK_ERR_VALIDATION'],
+    // JSON bodies are not coerced (src/http/validators.ts).
+    [
+      'a priority given as text',
+      { audience: { alias: '1' }, payload: hello, options: { priority: '10' } },
+      'PK_ERR_PRIORITY_INVALID',
+    ],
+    ['an alias given as a number', { audience: { alias: 1 }, payload: hello }, 'PK_ERR_ALIAS_INVALID'],
   ])('refuses %s and stores nothing', async (_name, payload, code) => {
     const before = h.push.accepted;
     const response = await send(payload);
