@@ -137,6 +137,7 @@ export async function startRuntime(config: Config, options: { logger: Logger; wo
       workerConcurrency: config.workerConcurrency,
       maxRecipients: config.maxRecipientsPerRequest,
       invalidationRetentionDays: config.invalidationRetentionDays,
+      notificationRetentionDays: config.notificationRetentionDays,
     });
     const feedbackDeps = {
       store,

@@ -125,6 +125,12 @@ export const SETTINGS = {
     default: 30,
     description: 'How long removed tokens stay listed at /v1/apps/:app/invalidations for backends to sync.',
   },
+  notificationRetentionDays: {
+    env: 'PUSHKEEPER_NOTIFICATION_RETENTION_DAYS',
+    type: { kind: 'integer', min: 1, max: 3650 },
+    default: 30,
+    description: 'How long a finished notification (done, failed, cancelled) and its per-device outcomes are kept after it completed.',
+  },
   bodyLimitBytes: {
     env: 'PUSHKEEPER_BODY_LIMIT_BYTES',
     type: { kind: 'integer', min: 1024, max: 64 * 1024 * 1024 },

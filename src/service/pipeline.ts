@@ -1,6 +1,6 @@
 /**
  * The push pipeline assembled on a queue: accept → fan-out jobs → send jobs → outcomes, plus
- * webhook deliveries and retention upkeep. `serve` runs the API and the workers in one process;
+ * webhook deliveries and retention upkeep (maintenance.ts). `serve` runs the API and the workers in one process;
  * `worker` runs only the workers; an API-only process passes `work: false`.
  */
 import type { Audience } from '../domain/index.ts';
@@ -10,6 +10,7 @@ import type { PushService } from './contract.ts';
 import { runFanout } from './fanout.ts';
 import type { ApnsGateway } from './gateway.ts';
 import type { ServiceLogger } from './logger.ts';
+import { runMaintenance } from './maintenance.ts';
 import { createPushService, enqueueFanout } from './push-accept.ts';
 import { type FanoutJob, QUEUE, type SendJob, type WebhookJob } from './queues.ts';
 import { runSendBatch } from './send-batch.ts';
@@ -28,6 +29,7 @@ export interface PipelineOptions {
   readonly maxRecipients?: number;
   readonly sendRetryLimit?: number;
   readonly invalidationRetentionDays?: number;
+  readonly notificationRetentionDays?: number;
   readonly now?: () => Date;
 }
 
@@ -37,15 +39,19 @@ export interface Pipeline {
   recover(): Promise<number>;
 }
 
-const DAY_MS = 86_400_000;
-
 export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
   const { store, queue, gateway, logger } = options;
   const batchSize = options.batchSize ?? 1000;
   const sendRetryLimit = options.sendRetryLimit ?? 5;
   const webhooks = createWebhookNotifier(store, queue);
   const onAccepted = (_appId: string, _id: string, _audience: Audience) => {};
-  const push = createPushService({ store, queue, logger, maxRecipients: options.maxRecipients ?? 10_000, onAccepted });
+  const push = createPushService({
+    store,
+    queue,
+    logger,
+    maxRecipients: options.maxRecipients ?? 10_000,
+    onAccepted,
+  });
 
   async function recover(): Promise<number> {
     let count = 0;
@@ -66,9 +72,13 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     const fanoutDeps = { store, queue, logger, batchSize, sendRetryLimit };
     // Fan-out jobs are short (a few queries per page); enough of them run at once that a burst of
     // small pushes never queues behind each other (issue 9).
-    await queue.work<FanoutJob>(QUEUE.fanout, { concurrency: Math.max(4, options.workerConcurrency ?? 4) * 2 }, async (jobs) => {
-      for (const job of jobs) await runFanout(fanoutDeps, job.data, job.signal);
-    });
+    await queue.work<FanoutJob>(
+      QUEUE.fanout,
+      { concurrency: Math.max(4, options.workerConcurrency ?? 4) * 2 },
+      async (jobs) => {
+        for (const job of jobs) await runFanout(fanoutDeps, job.data, job.signal);
+      },
+    );
     const sendDeps = {
       store,
       gateway,
@@ -84,15 +94,17 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     await queue.work<WebhookJob>(QUEUE.webhook, { concurrency: 4 }, async (jobs) => {
       for (const job of jobs) await deliverWebhook({ store, logger }, job.data);
     });
-    await queue.work(QUEUE.maintenance, { concurrency: 1 }, async () => {
-      const before = new Date((options.now?.() ?? new Date()).getTime() - (options.invalidationRetentionDays ?? 30) * DAY_MS);
-      const purged = await store.invalidations.purge(before);
-      if (purged > 0) logger.info({ purged }, 'purged old invalidation records');
-    });
+    const maintenanceDeps = {
+      store,
+      logger,
+      invalidationRetentionDays: options.invalidationRetentionDays ?? 30,
+      notificationRetentionDays: options.notificationRetentionDays ?? 30,
+      ...(options.now ? { now: options.now } : {}),
+    };
+    await queue.work(QUEUE.maintenance, { concurrency: 1 }, () => runMaintenance(maintenanceDeps));
     await queue.schedule(QUEUE.maintenance, 3_600_000);
     const recovered = await recover();
     if (recovered > 0) logger.info({ recovered }, 'resumed notifications left queued');
   }
   return { push, recover };
 }
-

@@ -101,6 +101,10 @@ function page<T>(rows: readonly T[], limit: number, cursorOf: (last: T) => strin
   return { items, nextCursor: more ? cursorOf(items.at(-1)!) : null };
 }
 
+/** Notifications looked up per purge query, and outcome rows deleted per transaction. */
+const PURGE_NOTIFICATIONS = 100;
+const PURGE_OUTCOMES = 10_000;
+
 export class SqlNotificationStore implements NotificationStore {
   readonly #db: Kysely<Database>;
   readonly #outcomeInserts = new Map<number, CompiledStatement<readonly unknown[]>>();
@@ -505,6 +509,52 @@ export class SqlNotificationStore implements NotificationStore {
       })),
       nextCursor: result.nextCursor,
     });
+  }
+
+  async purge(before: Date): Promise<number> {
+    const beforeMs = toMs(before);
+    let purged = 0;
+    for (;;) {
+      // Final ones only: a notification still sending has jobs that would record into it.
+      const batch = await this.#db
+        .selectFrom('notifications')
+        .select('id')
+        .where('status', 'in', FINAL_NOTIFICATION_STATUSES)
+        // created_at first: the (status, created_at, id) index finds them; completion follows creation.
+        .where('created_at', '<', beforeMs)
+        .where('completed_at', '<', beforeMs)
+        .orderBy('created_at')
+        .limit(PURGE_NOTIFICATIONS)
+        .execute();
+      for (const { id } of batch) {
+        await this.#deleteOutcomes(id);
+        await this.#db.transaction().execute(async (trx) => {
+          // What a late chunk recorded after the loop above goes too (it holds the row FOR KEY SHARE).
+          await trx.deleteFrom('notification_outcomes').where('notification_id', '=', id).execute();
+          await trx.deleteFrom('notifications').where('id', '=', id).execute();
+        });
+      }
+      purged += batch.length;
+      if (batch.length < PURGE_NOTIFICATIONS) return purged;
+    }
+  }
+
+  /** A notification's outcomes, PURGE_OUTCOMES rows per transaction. */
+  async #deleteOutcomes(id: string): Promise<void> {
+    for (;;) {
+      const chunk = this.#db
+        .selectFrom('notification_outcomes')
+        .select('token')
+        .where('notification_id', '=', id)
+        .orderBy('token')
+        .limit(PURGE_OUTCOMES);
+      const result = await this.#db
+        .deleteFrom('notification_outcomes')
+        .where('notification_id', '=', id)
+        .where('token', 'in', chunk)
+        .executeTakeFirst();
+      if (Number(result.numDeletedRows) < PURGE_OUTCOMES) return;
+    }
   }
 
   async listResumable(request: PageRequest = {}): Promise<Result<Page<Notification>>> {

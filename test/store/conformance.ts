@@ -839,6 +839,72 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
     });
 
     describe('notifications', () => {
+      it('purge deletes final notifications completed before the cutoff, with their outcomes and counts', async () => {
+        const appId = await newApp();
+        const otherAppId = await newApp();
+        const old = new Date('2026-01-01T00:00:00Z');
+        const cutoff = new Date('2026-02-01T00:00:00Z');
+        const recent = new Date('2026-03-01T00:00:00Z');
+        const push = { audience: { all: true as const }, payload: '{"aps":{}}', options: {} };
+        async function notification(
+          app: string,
+          created: Date,
+          final: 'done' | 'failed' | 'cancelled' | null,
+          completed = created,
+        ) {
+          const id = expectOk(await store.notifications.create(app, push, created)).notification.id;
+          expect(await store.notifications.transition(app, id, ['queued'], 'sending', { at: created })).toBe(
+            true,
+          );
+          if (final !== null) {
+            expect(await store.notifications.transition(app, id, ['sending'], final, { at: completed })).toBe(
+              true,
+            );
+          }
+          return id;
+        }
+        // More outcomes than one purge transaction deletes (10,000).
+        const manyTokens = Array.from({ length: 12_345 }, (_, n) => token(n, 0x9e));
+        const doneOld = await notification(appId, old, 'done');
+        expect(
+          await store.notifications.recordOutcomes(
+            appId,
+            doneOld,
+            manyTokens.map((t) => ({ token: t, outcome: 'accepted' as const })),
+          ),
+        ).toBe(manyTokens.length);
+        const cancelledOld = await notification(appId, old, 'cancelled');
+        const failedOldOtherApp = await notification(otherAppId, old, 'failed');
+        const stillSending = await notification(appId, old, null);
+        const completedAfterCutoff = await notification(appId, old, 'done', recent);
+        const doneRecent = await notification(appId, recent, 'done');
+        const outcomes = [
+          { token: token(1), outcome: 'accepted' as const },
+          { token: token(2), outcome: 'rejected' as const, reason: 'BadDeviceToken' },
+        ];
+        for (const id of [stillSending, completedAfterCutoff, doneRecent]) {
+          expect(await store.notifications.recordOutcomes(appId, id, outcomes)).toBe(2);
+        }
+
+        expect(await store.notifications.purge(cutoff)).toBe(3);
+        for (const [app, id] of [
+          [appId, doneOld],
+          [appId, cancelledOld],
+          [otherAppId, failedOldOtherApp],
+        ] as const) {
+          expect(await store.notifications.get(app, id)).toBeNull();
+          expect(await harness.outcomeRows(id)).toBe(0);
+        }
+        for (const id of [stillSending, completedAfterCutoff, doneRecent]) {
+          const kept = await store.notifications.get(appId, id);
+          expect(kept?.counts).toMatchObject({ accepted: 1, rejected: 1 });
+          expect(await harness.outcomeRows(id)).toBe(2);
+          const failures = expectOk(await store.notifications.listFailures(appId, id));
+          expect(failures.items.map((o) => o.token)).toEqual([token(2)]);
+        }
+        expect(await store.notifications.purge(cutoff)).toBe(0);
+      });
+
       it('idempotency keys: same request returns the same notification; a different request conflicts', async () => {
         const appId = await newApp();
         const input = {

@@ -127,4 +127,11 @@ export interface NotificationStore {
   listFailures(appId: string, id: string, page?: PageRequest): Promise<Result<Page<Outcome>>>;
   /** Crash recovery: notifications of every app still `queued` or `sending`, oldest first. */
   listResumable(page?: PageRequest): Promise<Result<Page<Notification>>>;
+  /**
+   * Retention: deletes every final (`done`, `failed`, `cancelled`) notification, of every app,
+   * completed before `before`, with its outcomes and counts. Outcomes go in bounded transactions
+   * (a broadcast holds one per device), so writers are never held up for long. Answers how many
+   * notifications were deleted.
+   */
+  purge(before: Date): Promise<number>;
 }
