@@ -39,6 +39,16 @@ export interface Pipeline {
   recover(): Promise<number>;
 }
 
+/**
+ * Fan-out jobs running at once per process. A small push's fan-out takes a few queries, so a few
+ * keep a burst of small pushes from queueing behind each other (issue 9), even beside a broadcast's
+ * long fan-out. No more than that: pg-boss wakes every worker of a queue in every process on each
+ * new job (LISTEN/NOTIFY), and all but one fetch nothing. Measured with bench:latency's cluster mode
+ * (2 workers, 50 pushes/s), three runs each: 8 per process gave p50 42-71 ms, p99 162-271 ms;
+ * 3 gave 18-24 / 63-105 ms; 2 once let a backlog build (p50 707 ms).
+ */
+const FANOUT_CONCURRENCY = 3;
+
 export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
   const { store, queue, gateway, logger } = options;
   const batchSize = options.batchSize ?? 1000;
@@ -70,15 +80,9 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
 
   if (options.work) {
     const fanoutDeps = { store, queue, logger, batchSize, sendRetryLimit };
-    // Fan-out jobs are short (a few queries per page); enough of them run at once that a burst of
-    // small pushes never queues behind each other (issue 9).
-    await queue.work<FanoutJob>(
-      QUEUE.fanout,
-      { concurrency: Math.max(4, options.workerConcurrency ?? 4) * 2 },
-      async (jobs) => {
-        for (const job of jobs) await runFanout(fanoutDeps, job.data, job.signal);
-      },
-    );
+    await queue.work<FanoutJob>(QUEUE.fanout, { concurrency: FANOUT_CONCURRENCY }, async (jobs) => {
+      for (const job of jobs) await runFanout(fanoutDeps, job.data, job.signal);
+    });
     const sendDeps = {
       store,
       gateway,

@@ -330,6 +330,19 @@ export function runQueueConformance(label: string, harness: QueueHarness): void 
       await waitFor(() => worked === 1, 15_000);
     });
 
+    it('works through a backlog without waiting for a poll between batches', async () => {
+      const queue = await started(await context(), { slowPolling: true });
+      const name = uniqueName('backlog');
+      // Enqueued before any worker exists: no wake-up on enqueue can help here.
+      await queue.enqueueMany(name, Array.from({ length: 30 }, (_, n) => ({ data: { n } })));
+      let worked = 0;
+      await queue.work(name, { concurrency: 2 }, async (jobs) => {
+        worked += jobs.length;
+      });
+      // 15 batches per worker; a poll between them would take 15 × 10 minutes.
+      await waitFor(() => worked === 30, 15_000);
+    });
+
     it('claims each schedule interval once across two instances', async () => {
       const ctx = await context();
       let now = Date.now();
