@@ -29,6 +29,11 @@ export interface StoreCapabilities {
    */
   continueAutoIds(db: Kysely<Database>, table: string, column: string): Promise<void>;
   /**
+   * Drops a table's foreign keys in place where the database can (PostgreSQL: ALTER TABLE, no copy
+   * of the rows) and answers true; answers false where the table has to be rebuilt (SQLite).
+   */
+  dropForeignKeys(db: Kysely<unknown>, table: string): Promise<boolean>;
+  /**
    * `SELECT … FOR UPDATE` exists: concurrent writers are separate transactions that must lock the
    * rows they decide on. SQLite has no row locks and needs none: BEGIN IMMEDIATE serialises writers.
    */

@@ -349,13 +349,15 @@ function notificationCountShards(caps: StoreCapabilities): Migration {
  * notifications. PostgreSQL checks a foreign key row by row: every outcome inserted ran a
  * `SELECT … FOR KEY SHARE` on its notification, ~125 times per outcome chunk and all on the same
  * row (~10 µs of server CPU per outcome, measured in docs/benchmarks.md). `recordOutcomes` now takes
- * that lock once per chunk, and deleting an app deletes its notifications' outcomes itself. The
- * table is rebuilt (SQLite cannot drop a constraint), rows and primary key unchanged.
+ * that lock once per chunk, and deleting an app deletes its notifications' outcomes itself.
+ * PostgreSQL drops the constraint in place (a cluster's outcome history can be large); SQLite cannot,
+ * so there the table is rebuilt, rows and primary key unchanged.
  */
 function outcomesWithoutForeignKey(caps: StoreCapabilities): Migration {
   const big = caps.bigIntType;
   return {
     async up(db: AnyDb) {
+      if (await caps.dropForeignKeys(db, 'notification_outcomes')) return;
       await db.schema
         .createTable('notification_outcomes_next')
         .addColumn('notification_id', 'text', (c) => c.notNull())
@@ -364,9 +366,8 @@ function outcomesWithoutForeignKey(caps: StoreCapabilities): Migration {
         .addColumn('reason', 'text')
         .addColumn('apns_id', 'text')
         .addColumn('at', big, (c) => c.notNull())
-        // (notification, token) stays the idempotency key; a new name, as PostgreSQL names the
-        // old table's key index notification_outcomes_pk until it is dropped.
-        .addPrimaryKeyConstraint('notification_outcomes_key', ['notification_id', 'token'])
+        // (notification, token) stays the idempotency key (SQLite only: names are per table).
+        .addPrimaryKeyConstraint('notification_outcomes_pk', ['notification_id', 'token'])
         .execute();
       await db
         .insertInto('notification_outcomes_next')

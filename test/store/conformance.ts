@@ -24,6 +24,8 @@ export interface StoreHarness {
   rawAppBytes(): Promise<Buffer>;
   /** Rows of notification_outcomes for one notification, counted in the database itself. */
   outcomeRows(notificationId: string): Promise<number>;
+  /** The tables a table's foreign keys refer to, from the database's catalogue. */
+  foreignKeyTargets(table: string): Promise<string[]>;
   /** Drops the database and removes files. */
   cleanup(): Promise<void>;
 }
@@ -94,6 +96,9 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
       it('migrates an empty database, and concurrent re-runs apply nothing twice', async () => {
         const first = await store.migrate();
         expect(first.applied).toEqual(STORE_MIGRATIONS);
+        // 0005: outcomes refer to their notification without a foreign key; counts keep theirs.
+        expect(await harness.foreignKeyTargets('notification_outcomes')).toEqual([]);
+        expect(await harness.foreignKeyTargets('notification_counts')).toEqual(['notifications']);
         expect(first.latest).toBe(STORE_MIGRATIONS.at(-1));
         const others = [
           harness.openStore(secretKey),

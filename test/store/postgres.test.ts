@@ -38,6 +38,19 @@ runStoreConformance('postgres', async () => {
         await client.end();
       }
     },
+    async foreignKeyTargets(table) {
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ target: string }>(
+          "select confrelid::regclass::text as target from pg_constraint where conrelid = $1::regclass and contype = 'f'",
+          [table],
+        );
+        return rows.map((row) => row.target);
+      } finally {
+        await client.end();
+      }
+    },
     cleanup: () => database.drop(),
   };
 });

@@ -32,6 +32,15 @@ runStoreConformance('sqlite', async () => {
         db.close();
       }
     },
+    async foreignKeyTargets(table) {
+      const db = new DatabaseSync(file, { readOnly: true });
+      try {
+        const rows = db.prepare('select "table" as target from pragma_foreign_key_list(?)').all(table);
+        return rows.map((row) => String(row['target']));
+      } finally {
+        db.close();
+      }
+    },
     async cleanup() {
       rmSync(dir, { recursive: true, force: true });
     },

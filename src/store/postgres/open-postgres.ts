@@ -32,6 +32,14 @@ export const postgresCapabilities: StoreCapabilities = {
       db,
     );
   },
+  async dropForeignKeys(db, table) {
+    const { rows } = await sql<{ name: string }>`
+      select conname as name from pg_constraint where conrelid = ${table}::regclass and contype = 'f'`.execute(
+      db,
+    );
+    for (const { name } of rows) await db.schema.alterTable(table).dropConstraint(name).execute();
+    return true;
+  },
   rowLocks: true,
   groupCommit: false,
   maxBindParameters: 65_535,

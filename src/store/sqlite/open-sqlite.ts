@@ -63,6 +63,8 @@ export const sqliteCapabilities: StoreCapabilities = {
   hexToBytes: (column) => sql<Uint8Array>`unhex(${sql.ref(column)})`,
   // A rowid is one above the largest in the table whenever none is given.
   continueAutoIds: async () => {},
+  // SQLite has no ALTER TABLE … DROP CONSTRAINT.
+  dropForeignKeys: async () => false,
   rowLocks: false,
   groupCommit: true,
   // SQLITE_MAX_VARIABLE_NUMBER is 32,766 since 3.32.
