@@ -58,6 +58,8 @@ interface Connection {
   readonly filter: FrameFilter | undefined;
   /** After a GOAWAY below the last stream seen: end the socket once the streams it kept are answered. */
   endWhenDrained: boolean;
+  /** The session's 'close': it can come after the server's own close callback. */
+  readonly closed: Promise<void>;
 }
 
 interface Waiter {
@@ -305,6 +307,7 @@ class MockApnsServerImpl implements MockApnsServer {
       unanswered: new Set(),
       filter,
       endWhenDrained: false,
+      closed: new Promise<void>((resolve) => session.once('close', () => resolve())),
     };
     this.#connections.set(id, connection);
     this.#stats.connectionsOpened++;
@@ -752,7 +755,11 @@ class MockApnsServerImpl implements MockApnsServer {
       }, 2000);
       this.#server.close(() => {
         clearTimeout(stragglers);
-        resolve();
+        // Every socket is gone; the sessions on them say so a moment later. Once they have,
+        // openConnections is 0 for whoever awaited close() or destroy().
+        void Promise.all([...this.#connections.values()].map((connection) => connection.closed)).then(() =>
+          resolve(),
+        );
       });
       for (const waiter of this.#waiters) {
         clearTimeout(waiter.timer);
