@@ -8,48 +8,48 @@ import { runStoreConformance, STORE_MIGRATIONS } from './conformance.ts';
 import { runNarrowKeysUpgrade } from './narrow-keys-upgrade.ts';
 import { createTestDatabase } from './postgres-harness.ts';
 
+/** Rows of one query, on a connection of its own: the harness reads the database beside the store. */
+async function rowsOf<Row extends pg.QueryResultRow>(
+  url: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<Row[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<Row>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 runStoreConformance('postgres', async () => {
   const database = await createTestDatabase();
   return {
     openStore: (secretKey) => openStore({ url: database.url, secretKey, postgresPoolSize: 4 }),
     // The raw medium: every column of every app row rendered as text by the server.
     async rawAppBytes() {
-      const client = new pg.Client({ connectionString: database.url });
-      await client.connect();
-      try {
-        const { rows } = await client.query<{ row: string }>(
-          'select row_to_json(a)::text as row from apps a',
-        );
-        return Buffer.from(rows.map((r) => r.row).join('\n'));
-      } finally {
-        await client.end();
-      }
+      const rows = await rowsOf<{ row: string }>(
+        database.url,
+        'select row_to_json(a)::text as row from apps a',
+      );
+      return Buffer.from(rows.map((r) => r.row).join('\n'));
     },
     async outcomeRows(notificationId) {
-      const client = new pg.Client({ connectionString: database.url });
-      await client.connect();
-      try {
-        const { rows } = await client.query<{ n: string }>(
-          'select count(*) as n from notification_outcomes where notification_id = $1',
-          [notificationId],
-        );
-        return Number(rows[0]?.n);
-      } finally {
-        await client.end();
-      }
+      const rows = await rowsOf<{ n: string }>(
+        database.url,
+        'select count(*) as n from notification_outcomes where notification_id = $1',
+        [notificationId],
+      );
+      return Number(rows[0]?.n);
     },
     async foreignKeyTargets(table) {
-      const client = new pg.Client({ connectionString: database.url });
-      await client.connect();
-      try {
-        const { rows } = await client.query<{ target: string }>(
-          "select confrelid::regclass::text as target from pg_constraint where conrelid = $1::regclass and contype = 'f'",
-          [table],
-        );
-        return rows.map((row) => row.target);
-      } finally {
-        await client.end();
-      }
+      const rows = await rowsOf<{ target: string }>(
+        database.url,
+        "select confrelid::regclass::text as target from pg_constraint where conrelid = $1::regclass and contype = 'f'",
+        [table],
+      );
+      return rows.map((row) => row.target);
     },
     cleanup: () => database.drop(),
   };
