@@ -539,21 +539,34 @@ export class SqlNotificationStore implements NotificationStore {
     }
   }
 
-  /** A notification's outcomes, PURGE_OUTCOMES rows per transaction. */
+  /**
+   * A notification's outcomes, PURGE_OUTCOMES rows per transaction, walking the (notification,
+   * token) key: each chunk starts after the last one's highest token, so no statement scans the
+   * entries an earlier one deleted (PostgreSQL keeps them in the index until vacuum).
+   */
   async #deleteOutcomes(id: string): Promise<void> {
+    let after = '';
     for (;;) {
       const chunk = this.#db
         .selectFrom('notification_outcomes')
         .select('token')
         .where('notification_id', '=', id)
+        .where('token', '>', after)
         .orderBy('token')
         .limit(PURGE_OUTCOMES);
-      const result = await this.#db
+      const bound = await this.#db
+        .selectFrom(chunk.as('chunk'))
+        .select((eb) => eb.fn.max('chunk.token').as('last'))
+        .executeTakeFirst();
+      const last = bound?.last;
+      if (last === null || last === undefined) return;
+      await this.#db
         .deleteFrom('notification_outcomes')
         .where('notification_id', '=', id)
-        .where('token', 'in', chunk)
-        .executeTakeFirst();
-      if (Number(result.numDeletedRows) < PURGE_OUTCOMES) return;
+        .where('token', '>', after)
+        .where('token', '<=', last)
+        .execute();
+      after = last;
     }
   }
 
