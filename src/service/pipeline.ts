@@ -1,7 +1,7 @@
 /**
  * The push pipeline assembled on a queue: accept → fan-out jobs → send jobs → outcomes, plus
- * webhook deliveries and retention upkeep (maintenance.ts). `serve` runs the API and the workers in one process;
- * `worker` runs only the workers; an API-only process passes `work: false`.
+ * webhook deliveries and retention upkeep (maintenance.ts). `serve` runs the API and the workers in
+ * one process; `worker` runs only the workers; an API-only process passes `work: false`.
  */
 import type { Audience } from '../domain/index.ts';
 import type { JobQueue } from '../queue/contract.ts';

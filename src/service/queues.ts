@@ -35,7 +35,7 @@ export interface SendJob {
   readonly endCursor: string;
 }
 
-/** A send job as releases before 0.2 enqueued it: one object per device. */
+/** A send job as enqueued before its devices were packed: one object per device. */
 interface LegacySendJob {
   readonly devices: readonly SendDevice[];
 }
