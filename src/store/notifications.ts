@@ -137,8 +137,11 @@ export class SqlNotificationStore implements NotificationStore {
       ),
   );
 
+  readonly #rowLocks: boolean;
+
   constructor(db: Kysely<Database>, capabilities: Pick<StoreCapabilities, 'rowLocks'>) {
     this.#db = db;
+    this.#rowLocks = capabilities.rowLocks;
     this.#owned = new CompiledStatement((db, slot) => {
       const owned = db
         .selectFrom('notifications')
@@ -529,7 +532,10 @@ export class SqlNotificationStore implements NotificationStore {
       for (const { id } of batch) {
         await this.#deleteOutcomes(id);
         await this.#db.transaction().execute(async (trx) => {
-          // What a late chunk recorded after the loop above goes too (it holds the row FOR KEY SHARE).
+          // A late chunk (recording holds the row FOR KEY SHARE) commits before this lock is
+          // granted; its rows are then deleted below, and one that comes later finds no notification.
+          const row = trx.selectFrom('notifications').select('id').where('id', '=', id);
+          if (this.#rowLocks) await row.forUpdate().execute();
           await trx.deleteFrom('notification_outcomes').where('notification_id', '=', id).execute();
           await trx.deleteFrom('notifications').where('id', '=', id).execute();
         });
