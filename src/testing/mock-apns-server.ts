@@ -314,6 +314,9 @@ class MockApnsServerImpl implements MockApnsServer {
     this.#stats.advertisedLimitByConnection.set(id, this.#initialLimit);
     this.#stats.maxConcurrencyByConnection.set(id, 0);
     session.on('error', () => {});
+    // A client that resets its connection (ECONNRESET) is a case the mock serves, not a crash of the
+    // process hosting it: once the session has let go of the socket, its errors would go unheard.
+    socket.on('error', () => {});
     // nghttp2 acknowledges every PING it sees; dropped ones never reach it (frame-filter.ts).
     session.on('ping', () => {
       this.#stats.pingsAnswered++;
