@@ -15,7 +15,7 @@ import { apnsIdFor } from './apns-id.ts';
 import { finishIfComplete } from './completion.ts';
 import type { ApnsGateway, DeliveryRoute, OutgoingNotification } from './gateway.ts';
 import type { ServiceLogger } from './logger.ts';
-import { type SendJob, sendJobDevices } from './queues.ts';
+import { type SendDevice, type SendJob, sendJobDevices } from './queues.ts';
 import type { WebhookNotifier } from './webhook.ts';
 
 export interface SendDeps {
@@ -37,10 +37,8 @@ export class RetryableSendError extends Error {
 
 type Stop = { readonly failureReason: string };
 
-interface Device {
-  readonly token: DeviceToken;
-  readonly environment: Environment;
-}
+/** A device of the job's page (queues.ts), as the job carries it. */
+type Device = SendDevice;
 
 interface Context {
   readonly deps: SendDeps;
