@@ -7,7 +7,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import { createRequire } from 'node:module';
-import { ApnsClient, ProviderTokenSource, serialiseApnsPayload } from '../src/apns/index.ts';
+import { ApnsClient, ProviderTokenSource, serialiseApnsPayload } from '../src/providers/apns/index.ts';
 
 const [clientName = 'pushkeeper', url = '', caFile = '', countText = '100000', concurrencyText = '1000', connectionsText = '2'] =
   process.argv.slice(2);

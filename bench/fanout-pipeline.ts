@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ApnsAgent } from '../src/apns/index.ts';
+import { ApnsAgent } from '../src/providers/apns/index.ts';
 import { EmbeddedJobQueue, type JobQueue, PgBossJobQueue } from '../src/queue/index.ts';
 import { createAgentGateway } from '../src/service/apns-gateway.ts';
 import { silentLogger } from '../src/service/logger.ts';

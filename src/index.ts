@@ -3,7 +3,7 @@
  * applies. The service itself is run with the `pushkeeper` command; the mock servers are in
  * `pushkeeper/testing`.
  */
-export * from './apns/index.ts';
+export * from './providers/apns/index.ts';
 export {
   APNS_REASONS,
   type ApnsReason,

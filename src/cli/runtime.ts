@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
-import { ApnsAgent } from '../apns/index.ts';
+import { ApnsAgent } from '../providers/apns/index.ts';
 import type { Config } from '../config/index.ts';
 import { EmbeddedJobQueue, type JobQueue, PgBossJobQueue } from '../queue/index.ts';
 import { createAgentGateway } from '../service/apns-gateway.ts';

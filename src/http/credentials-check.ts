@@ -4,7 +4,7 @@
  * whether Apple accepts them shows on the first send (credentials health).
  */
 import { createPrivateKey } from 'node:crypto';
-import { loadClientCertificate } from '../apns/auth/certificate.ts';
+import { loadClientCertificate } from '../providers/apns/auth/certificate.ts';
 import { fail, ok, problem, type Result } from '../domain/index.ts';
 import type { ApnsCredentials } from '../store/contract.ts';
 

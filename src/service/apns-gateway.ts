@@ -2,7 +2,7 @@
  * The pipeline's ApnsGateway over the APNs agent: maps an app's stored credentials and endpoint
  * overrides to agent credentials, and sends a batch with bounded in-flight through `sendMany`.
  */
-import type { ApnsAgent, ApnsCredentials as AgentCredentials, ApnsEndpoint } from '../apns/index.ts';
+import type { ApnsAgent, ApnsCredentials as AgentCredentials, ApnsEndpoint } from '../providers/apns/index.ts';
 import type { Environment, SendResult } from '../domain/index.ts';
 import type { ApnsCredentials, AppEndpoints } from '../store/contract.ts';
 import type { ApnsGateway, DeliveryRoute, OutgoingNotification } from './gateway.ts';

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { ApnsAgent } from '../../src/apns/index.ts';
+import { ApnsAgent } from '../../src/providers/apns/index.ts';
 import type { DeviceToken } from '../../src/domain/index.ts';
 import { EmbeddedJobQueue, type JobQueue, PgBossJobQueue } from '../../src/queue/index.ts';
 import { createAgentGateway } from '../../src/service/apns-gateway.ts';

@@ -68,7 +68,7 @@ describe.each<Backend>(['sqlite', 'postgres'])('pipeline recovery on %s', (backe
     };
     await h.store.notifications.transition(h.app.id, id, ['done'], 'sending');
     const { createAgentGateway } = await import('../../src/service/apns-gateway.ts');
-    const { ApnsAgent } = await import('../../src/apns/index.ts');
+    const { ApnsAgent } = await import('../../src/providers/apns/index.ts');
     const gateway = createAgentGateway({ agent: new ApnsAgent() });
     try {
       await runSendBatch(
