@@ -40,6 +40,12 @@ export const ERROR_CATALOGUE = {
   PK_ERR_ENDPOINT_INVALID: { status: 400, message: 'An endpoint URL is not valid.' },
   PK_ERR_WEBHOOK_INVALID: { status: 400, message: 'The webhook settings are not valid.' },
   PK_ERR_IMPORT_LINE_INVALID: { status: 400, message: 'A line of the import is not valid.' },
+  PK_ERR_WEBHOOK_URL_REFUSED: {
+    status: 400,
+    message:
+      'The webhook URL must be https:// to a public address (private, loopback and link-local addresses need PUSHKEEPER_WEBHOOK_ALLOW_PRIVATE).',
+  },
+  PK_ERR_WEBHOOK_SECRET_TOO_SHORT: { status: 400, message: 'The webhook secret must be at least 32 bytes.' },
   // --- access -----------------------------------------------------------------------------------
   PK_ERR_UNAUTHENTICATED: { status: 401, message: 'A valid API key is required.' },
   PK_ERR_FORBIDDEN: { status: 403, message: 'This key may not do that.' },
@@ -54,6 +60,19 @@ export const ERROR_CATALOGUE = {
     message: 'This Idempotency-Key was used with a different request.',
   },
   PK_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests; retry later.' },
+  PK_ERR_ALIAS_TOKEN_REQUIRED: {
+    status: 403,
+    message: "A publishable key binds an alias only with an aliasToken minted by the app's backend.",
+  },
+  PK_ERR_ALIAS_TOKEN_INVALID: {
+    status: 403,
+    message: "The aliasToken is not valid: it must be an HS256 JWT from the app's identity secret, sub = the alias, expiring within 24 h.",
+  },
+  PK_ERR_IDENTITY_SECRET_MISSING: {
+    status: 409,
+    message:
+      'This app has no identity secret: create one with POST /v1/apps/:app/identity-secret (server key) before publishable keys can bind aliases.',
+  },
   // --- availability -----------------------------------------------------------------------------
   PK_ERR_UNAVAILABLE: { status: 503, message: 'The service cannot take work right now; retry later.' },
   PK_ERR_SHUTTING_DOWN: { status: 503, message: 'The server is shutting down; retry on another instance.' },

@@ -161,6 +161,33 @@ export const SETTINGS = {
     default: 60,
     description: 'Registrations per device token per hour accepted from publishable keys.',
   },
+  publishableRegistrationsPerAddressPerHour: {
+    env: 'PUSHKEEPER_PUBLISHABLE_REGISTRATIONS_PER_ADDRESS_PER_HOUR',
+    type: { kind: 'integer', min: 1, max: 1_000_000 },
+    default: 1_000,
+    description:
+      'Registrations per client address per app per hour accepted from publishable keys. Raise it when many users share one address (carrier NAT); behind a reverse proxy set PUSHKEEPER_TRUST_PROXY so the address is the client\'s.',
+  },
+  publishableRegistrationsPerAppPerMinute: {
+    env: 'PUSHKEEPER_PUBLISHABLE_REGISTRATIONS_PER_APP_PER_MINUTE',
+    type: { kind: 'integer', min: 1, max: 1_000_000 },
+    default: 3_000,
+    description: 'Registrations per app per minute accepted from publishable keys, all devices and addresses together.',
+  },
+  trustProxy: {
+    env: 'PUSHKEEPER_TRUST_PROXY',
+    type: { kind: 'string' },
+    default: '',
+    description:
+      'Reverse proxies whose X-Forwarded-For names the client: comma-separated addresses or CIDRs (`127.0.0.1,10.0.0.0/8`, or `loopback`). Empty: the connecting address is the client.',
+  },
+  webhookAllowPrivate: {
+    env: 'PUSHKEEPER_WEBHOOK_ALLOW_PRIVATE',
+    type: { kind: 'boolean' },
+    default: false,
+    description:
+      'Allow webhook URLs on loopback, private, link-local and unique-local addresses, and plain http:// to them (a receiver inside your network, local development). Off: https:// to public addresses only.',
+  },
   workerConcurrency: {
     env: 'PUSHKEEPER_WORKER_CONCURRENCY',
     type: { kind: 'integer', min: 1, max: 256 },

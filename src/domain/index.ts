@@ -8,3 +8,4 @@ export * from './payload.ts';
 export * from './push-type.ts';
 export * from './result.ts';
 export * from './send-result.ts';
+export * from './alias-token.ts';

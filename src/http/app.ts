@@ -14,7 +14,9 @@ import { httpRequestHistogram } from './http-metrics.ts';
 import { KeyCache } from './key-cache.ts';
 import { maskUrl } from './log-scrub.ts';
 import { sendError } from './problem-reply.ts';
+import { createDeviceService } from '../service/devices.ts';
 import { TokenBucketLimiter } from './rate-limit.ts';
+import { RegistrationLimits } from './registration-limits.ts';
 import { lazyChildLogger } from './request-logger.ts';
 import type { RouteContext } from './route-context.ts';
 import { appRoutes } from './routes/apps.ts';
@@ -25,6 +27,7 @@ import {
   NDJSON_TYPES,
 } from './routes/device-import.ts';
 import { deviceRoutes } from './routes/devices.ts';
+import { identitySecretRoutes } from './routes/identity-secret.ts';
 import { invalidationRoutes } from './routes/invalidations.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { metricsAnswer, opsRoutes } from './routes/ops.ts';
@@ -52,6 +55,8 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     return503OnClosing: false,
     // JSON bodies are validated as typed, paths, queries and headers coerced from text (validators.ts).
     schemaController: requestValidation,
+    // The client address of rate limits (registration-limits.ts): behind a proxy, the one it names.
+    trustProxy: config.trustProxy === '' ? false : config.trustProxy,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const keyCache = new KeyCache({ lookup: (sha256) => deps.store.keys.findByHash(sha256), nowMs });
@@ -65,12 +70,15 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
       perMs: HOUR_MS,
       now: nowMs,
     }),
-    publishableRegistrationLimiter: new TokenBucketLimiter({
-      capacity: config.publishableRegistrationsPerHour,
-      refill: config.publishableRegistrationsPerHour,
-      perMs: HOUR_MS,
-      now: nowMs,
-    }),
+    registrationLimits: new RegistrationLimits(
+      {
+        perTokenPerHour: config.publishableRegistrationsPerHour,
+        perAddressPerHour: config.publishableRegistrationsPerAddressPerHour,
+        perAppPerMinute: config.publishableRegistrationsPerAppPerMinute,
+      },
+      nowMs,
+    ),
+    devices: createDeviceService({ store: deps.store, now }),
   };
   const accessHook = createAccessControl({
     store: deps.store,
@@ -168,6 +176,7 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     await v1.register(appRoutes, { context });
     await v1.register(keyRoutes, { context });
     await v1.register(deviceRoutes, { context });
+    await v1.register(identitySecretRoutes, { context });
     await v1.register(deviceImportRoutes, { context });
     await v1.register(notificationRoutes, { context });
     await v1.register(invalidationRoutes, { context });

@@ -6,7 +6,7 @@ import { maskDeviceToken } from '../domain/index.ts';
 
 // Device tokens are 64+ hex digits; 32 is low enough to also catch SHA-256 digests and partial tokens.
 const HEX_RUN = /[0-9a-fA-F]{32,}/g;
-const API_KEY = /\bpk_(?:server|pub|admin)_[A-Za-z0-9_-]+/g;
+const API_KEY = /\bpk_(?:server|pub|admin|idsec)_[A-Za-z0-9_-]+/g;
 const JWT = /\beyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}/g;
 const PEM = /-----BEGIN [A-Z0-9 ]+-----[\s\S]*?(?:-----END [A-Z0-9 ]+-----|$)/g;
 

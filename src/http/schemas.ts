@@ -245,7 +245,21 @@ export const RegisterDeviceBody = Type.Object(
     environment: Type.Optional(
       Type.String({ description: '`production` (default for a new device) or `sandbox`.' }),
     ),
-    alias: Type.Optional(Nullable(Type.String({ description: 'The user id; null unbinds.' }))),
+    alias: Type.Optional(
+      Nullable(
+        Type.String({
+          description:
+            'The user id; null unbinds. With a publishable key a string needs `aliasToken` (docs/identity.md).',
+        }),
+      ),
+    ),
+    aliasToken: Type.Optional(
+      Type.String({
+        maxLength: 4096,
+        description:
+          "HS256 JWT minted by the app's backend with its identity secret: `sub` = the alias, `exp` within 24 h. Binds `sub` when `alias` is absent.",
+      }),
+    ),
     tags: Type.Optional(Type.Array(Type.String(), { description: 'Replaces the set.' })),
     locale: Type.Optional(Nullable(Type.String({ description: '`en`, `en-GB` or `en_GB`.' }))),
   },
@@ -265,6 +279,20 @@ export const DeviceSchema = Type.Object({
   invalidSince: Nullable(DateTime()),
 });
 export type DeviceView = Static<typeof DeviceSchema>;
+
+/** A publishable key's answer: the same for a new and an existing device, and nothing stored in it. */
+export const RegistrationAcknowledgedSchema = Type.Object(
+  {
+    token: Type.String({ description: 'The token as stored (lower-case hex).' }),
+    registered: Type.Literal(true),
+  },
+  { description: 'Registered or refreshed (publishable keys: nothing about the stored device is answered).' },
+);
+
+/** `POST /v1/apps/:app/identity-secret`: the new secret, shown this once. */
+export const IdentitySecretSchema = Type.Object({
+  identitySecret: Type.String({ description: 'Sign aliasTokens with it (HS256); stored encrypted, never shown again.' }),
+});
 
 export const DeviceListQuery = Type.Object(
   {

@@ -18,6 +18,7 @@ import type { DeviceStore } from './contract/devices.ts';
 import type { InvalidationStore } from './contract/invalidations.ts';
 import type { NotificationStore } from './contract/notifications.ts';
 import type { FeedbackPollStore } from './contract/feedback-polls.ts';
+import type { IdentitySecretStore } from './contract/identity-secrets.ts';
 
 export * from './contract/paging.ts';
 export * from './contract/apps.ts';
@@ -26,6 +27,7 @@ export * from './contract/devices.ts';
 export * from './contract/invalidations.ts';
 export * from './contract/notifications.ts';
 export * from './contract/feedback-polls.ts';
+export * from './contract/identity-secrets.ts';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
@@ -43,6 +45,7 @@ export interface Store {
   readonly invalidations: InvalidationStore;
   readonly notifications: NotificationStore;
   readonly feedbackPolls: FeedbackPollStore;
+  readonly identitySecrets: IdentitySecretStore;
   /** Applies pending migrations; safe to call from several processes at once. */
   migrate(): Promise<MigrationReport>;
   /** Readiness: resolves when a trivial query succeeds, throws PK_ERR_STORE_UNAVAILABLE otherwise. */

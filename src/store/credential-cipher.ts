@@ -17,7 +17,7 @@ const HEADER_BYTES = 1 + IV_BYTES + TAG_BYTES;
 export interface CipherContext {
   readonly appId: string;
   readonly topic: string;
-  readonly purpose: 'credentials' | 'webhook-secret';
+  readonly purpose: 'credentials' | 'webhook-secret' | 'identity-secret';
 }
 
 function associatedData(context: CipherContext): Buffer {

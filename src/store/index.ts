@@ -11,6 +11,7 @@ import type { OpenStoreOptions, Store } from './contract.ts';
 import { CredentialCipher } from './credential-cipher.ts';
 import { SqlDeviceStore } from './devices.ts';
 import { SqlFeedbackPollStore } from './feedback-polls.ts';
+import { SqlIdentitySecretStore } from './identity-secrets.ts';
 import { SqlInvalidationStore } from './invalidations.ts';
 import { migrateToLatest } from './migrations.ts';
 import { SqlNotificationStore } from './notifications.ts';
@@ -65,6 +66,7 @@ export function openStore(options: OpenStoreOptions): Store {
     invalidations: new SqlInvalidationStore(db, connection.capabilities),
     notifications: new SqlNotificationStore(db, connection.capabilities),
     feedbackPolls: new SqlFeedbackPollStore(db),
+    identitySecrets: new SqlIdentitySecretStore(db, cipher),
     migrate: () => migrateToLatest(connection),
     async ping() {
       try {

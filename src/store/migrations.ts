@@ -386,6 +386,23 @@ function outcomesWithoutForeignKey(caps: StoreCapabilities): Migration {
   };
 }
 
+/**
+ * Identity secrets (docs/identity.md): one row per app, the secret encrypted like credentials. A
+ * table of its own, deleted with its app.
+ */
+function identitySecrets(caps: StoreCapabilities): Migration {
+  return {
+    async up(db: AnyDb) {
+      await db.schema
+        .createTable('app_identity_secrets')
+        .addColumn('app_id', 'text', (c) => c.primaryKey().references('apps.id').onDelete('cascade'))
+        .addColumn('secret', caps.bytesType, (c) => c.notNull())
+        .addColumn('rotated_at', caps.bigIntType, (c) => c.notNull())
+        .execute();
+    },
+  };
+}
+
 export function storeMigrations(caps: StoreCapabilities): Record<string, Migration> {
   return {
     '0001_initial_schema': initialSchema(caps),
@@ -393,6 +410,7 @@ export function storeMigrations(caps: StoreCapabilities): Record<string, Migrati
     '0003_narrow_device_keys': narrowDeviceKeys(caps),
     '0004_notification_count_shards': notificationCountShards(caps),
     '0005_outcomes_without_foreign_key': outcomesWithoutForeignKey(caps),
+    '0006_identity_secret': identitySecrets(caps),
   };
 }
 

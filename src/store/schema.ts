@@ -141,6 +141,14 @@ export interface FeedbackPollClaimsTable {
   claimed_at: number;
 }
 
+/** An app's identity secret (migration 0006), encrypted: what aliasTokens are signed with. */
+export interface AppIdentitySecretsTable {
+  app_id: string;
+  /** credential-cipher.ts envelope of the secret's text. */
+  secret: Uint8Array;
+  rotated_at: number;
+}
+
 export interface Database {
   apps: AppsTable;
   app_keys: AppKeysTable;
@@ -153,4 +161,5 @@ export interface Database {
   invalidations: InvalidationsTable;
   feedback_polls: FeedbackPollsTable;
   feedback_poll_claims: FeedbackPollClaimsTable;
+  app_identity_secrets: AppIdentitySecretsTable;
 }

@@ -353,7 +353,7 @@ describe('keys', () => {
           headers: bearer(app.publishableKey),
           payload: {},
         });
-      expect((await register()).statusCode).toBe(201);
+      expect((await register()).statusCode).toBe(202);
       expect(
         (await h.app.inject({ method: 'DELETE', url: `/v1/apps/${app.id}`, headers: bearer(h.adminToken) }))
           .statusCode,

@@ -100,19 +100,23 @@ describe('PUT /v1/apps/:app/devices/:token', () => {
     expect(stored.ok && stored.value).toBeNull();
   });
 
-  it('lets a publishable key register and bind an alias, rate-limited per device', async () => {
+  it('lets a publishable key register (202, nothing answered back), rate-limited per device', async () => {
     const token = tokenFor(0x77);
     for (let i = 0; i < 3; i += 1) {
-      const response = await put(token, { alias: 'user-1' }, app.publishableKey);
-      expect(response.statusCode).toBe(i === 0 ? 201 : 200);
+      const response = await put(token, { environment: 'sandbox', tags: ['news'] }, app.publishableKey);
+      expect(response.statusCode).toBe(202);
+      expect(response.json()).toEqual({ token, registered: true });
     }
-    const limited = await put(token, { alias: 'user-1' }, app.publishableKey);
+    const limited = await put(token, {}, app.publishableKey);
     expect(limited.statusCode).toBe(429);
-    expect(limited.json().error.code).toBe('PK_ERR_RATE_LIMITED');
+    expect(limited.json().error).toMatchObject({
+      code: 'PK_ERR_RATE_LIMITED',
+      details: { limit: 'registrations-per-token' },
+    });
     expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     // Another device is not affected; the server key is not limited this way.
-    expect((await put(tokenFor(0x78), {}, app.publishableKey)).statusCode).toBe(201);
-    expect((await put(token, {})).statusCode).toBe(200);
+    expect((await put(tokenFor(0x78), {}, app.publishableKey)).statusCode).toBe(202);
+    expect((await put(token, { alias: 'user-1' })).statusCode).toBe(200);
   });
 
   it('refuses the publishable key everything else', async () => {

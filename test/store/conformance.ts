@@ -65,6 +65,7 @@ export const STORE_MIGRATIONS = [
   '0003_narrow_device_keys',
   '0004_notification_count_shards',
   '0005_outcomes_without_foreign_key',
+  '0006_identity_secret',
 ];
 
 export function runStoreConformance(name: string, makeHarness: () => Promise<StoreHarness>): void {
@@ -221,6 +222,26 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         expect(await store.notifications.recordOutcomes(appId, mine, outcomes)).toBe(0);
         expect(await harness.outcomeRows(mine)).toBe(0);
         expect(await store.apps.delete(appId)).toBe(false);
+      });
+
+      it('keeps one identity secret per app, encrypted; a rotation replaces it; it goes with its app', async () => {
+        const appId = await newApp('com.example.identity');
+        const otherAppId = await newApp();
+        expect(await store.identitySecrets.get(appId)).toBeNull();
+        expectOk(await store.identitySecrets.replace(appId, 'IDENTITY-SECRET-first'));
+        expectOk(await store.identitySecrets.replace(otherAppId, 'IDENTITY-SECRET-other'));
+        expect(await store.identitySecrets.get(appId)).toBe('IDENTITY-SECRET-first');
+        expectOk(await store.identitySecrets.replace(appId, 'IDENTITY-SECRET-second'));
+        expect(await store.identitySecrets.get(appId)).toBe('IDENTITY-SECRET-second');
+        expect(await store.identitySecrets.get(otherAppId)).toBe('IDENTITY-SECRET-other');
+        // A topic change does not touch it: aliasTokens already minted keep verifying.
+        expectOk(await store.apps.update(appId, { topic: 'com.example.identity2' }));
+        expect(await store.identitySecrets.get(appId)).toBe('IDENTITY-SECRET-second');
+        expect((await harness.rawAppBytes()).includes('IDENTITY-SECRET')).toBe(false);
+        expectCode(await store.identitySecrets.replace('app_missing', 'IDENTITY-SECRET-x'), 'PK_ERR_APP_NOT_FOUND');
+        expect(await store.apps.delete(appId)).toBe(true);
+        expect(await store.identitySecrets.get(appId)).toBeNull();
+        expect(await store.identitySecrets.get(otherAppId)).toBe('IDENTITY-SECRET-other');
       });
     });
 

@@ -31,7 +31,7 @@ runStoreConformance('postgres', async () => {
     async rawAppBytes() {
       const rows = await rowsOf<{ row: string }>(
         database.url,
-        'select row_to_json(a)::text as row from apps a',
+        'select row_to_json(a)::text as row from apps a union all select row_to_json(s)::text from app_identity_secrets s',
       );
       return Buffer.from(rows.map((r) => r.row).join('\n'));
     },

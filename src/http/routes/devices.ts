@@ -3,12 +3,13 @@
  * unregister, list with filters, aliases (logout on one device or everywhere).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { type DeviceToken, parseDeviceToken, parseEnvironment } from '../../domain/index.ts';
-import type { DeviceFilter, DeviceInput } from '../../store/contract.ts';
+import type { DeviceRegistration } from '../../service/devices.ts';
+import type { DeviceFilter } from '../../store/contract.ts';
 import { sendError, sendProblem } from '../problem-reply.ts';
-import type { RoutePluginOptions } from '../route-context.ts';
+import type { RouteContext, RoutePluginOptions } from '../route-context.ts';
 import {
   AliasParams,
   DeviceListQuery,
@@ -18,6 +19,7 @@ import {
   PageQuery,
   pageOf,
   RegisterDeviceBody,
+  RegistrationAcknowledgedSchema,
 } from '../schemas.ts';
 import { deviceView } from '../views.ts';
 
@@ -29,8 +31,46 @@ function pathToken(reply: FastifyReply, raw: string): DeviceToken | null {
   return null;
 }
 
+/**
+ * One registration, whatever route it came through: the publishable key's limits, then the
+ * service's rules, then the answer's shape (the full device for a server key, an acknowledgement
+ * that says nothing about the stored device for a publishable key).
+ */
+export async function registerDevice(
+  context: RouteContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  registration: DeviceRegistration & { readonly token: DeviceToken },
+): Promise<FastifyReply> {
+  const appId = (request.params as { app: string }).app;
+  const principal = request.principal;
+  const registrant =
+    principal?.kind === 'app' && principal.scope === 'publishable' ? 'publishable' : 'server';
+  if (registrant === 'publishable') {
+    const decision = context.registrationLimits.take(appId, request.ip, registration.token);
+    if (!decision.allowed) {
+      reply.header('retry-after', String(decision.retryAfterSeconds));
+      return sendError(
+        reply,
+        'PK_ERR_RATE_LIMITED',
+        `Too many registrations from this ${decision.scope}; retry later.`,
+        {
+          limit: `registrations-per-${decision.scope}`,
+          retryAfterSeconds: decision.retryAfterSeconds,
+        },
+      );
+    }
+  }
+  const registered = await context.devices.register(appId, registrant, registration);
+  if (!registered.ok) return sendProblem(reply, registered.error);
+  const outcome = registered.value;
+  if (outcome.kind === 'acknowledged')
+    return reply.code(202).send({ token: outcome.token, registered: true });
+  return reply.code(outcome.created ? 201 : 200).send(deviceView(outcome.device));
+}
+
 export const deviceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (app, { context }) => {
-  const { store } = context.deps;
+  const { devices } = context;
   const DeviceList = pageOf(DeviceSchema);
 
   app.put(
@@ -40,10 +80,15 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async
       schema: {
         tags: ['devices'],
         summary:
-          'Register or refresh a device (publishable keys allowed). Absent fields keep their value; alias/locale null clears; tags replace.',
+          "Register or refresh a device. Absent fields keep their value; alias/locale null clears; tags replace. A publishable key binds an alias only with `aliasToken` and is answered 202 whatever the device's state.",
         params: DeviceParams,
         body: RegisterDeviceBody,
-        response: { 200: DeviceSchema, 201: DeviceSchema, ...errorResponses(400, 403, 404) },
+        response: {
+          200: DeviceSchema,
+          201: DeviceSchema,
+          202: RegistrationAcknowledgedSchema,
+          ...errorResponses(400, 403, 404, 409),
+        },
       },
       // A refresh needs no body: an absent body means "keep every field".
       preValidation: (request, _reply, done) => {
@@ -54,32 +99,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async
     async (request, reply) => {
       const token = pathToken(reply, request.params.token);
       if (token === null) return reply;
-      const { app: appId } = request.params;
-      const principal = request.principal;
-      if (principal?.kind === 'app' && principal.scope === 'publishable') {
-        // A publishable key ships inside the app and is public; limit how often one device re-registers.
-        const decision = context.publishableRegistrationLimiter.take(`${appId}\u0000${token}`);
-        if (!decision.allowed) {
-          reply.header('retry-after', String(decision.retryAfterSeconds));
-          return sendError(
-            reply,
-            'PK_ERR_RATE_LIMITED',
-            'Too many registrations of this device; retry later.',
-            {
-              retryAfterSeconds: decision.retryAfterSeconds,
-            },
-          );
-        }
-      }
-      const body = request.body;
-      const input: { -readonly [K in keyof DeviceInput]: DeviceInput[K] } = { token };
-      if (body.environment !== undefined) input.environment = body.environment;
-      if (body.alias !== undefined) input.alias = body.alias;
-      if (body.tags !== undefined) input.tags = body.tags;
-      if (body.locale !== undefined) input.locale = body.locale;
-      const registered = await store.devices.register(appId, input, context.now());
-      if (!registered.ok) return sendProblem(reply, registered.error);
-      return reply.code(registered.value.created ? 201 : 200).send(deviceView(registered.value.device));
+      return registerDevice(context, request, reply, { ...request.body, token });
     },
   );
 
@@ -97,7 +117,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async
     async (request, reply) => {
       const token = pathToken(reply, request.params.token);
       if (token === null) return reply;
-      const found = await store.devices.get(request.params.app, token);
+      const found = await devices.get(request.params.app, token);
       if (!found.ok) return sendProblem(reply, found.error);
       if (found.value === null) return sendError(reply, 'PK_ERR_DEVICE_NOT_FOUND');
       return deviceView(found.value);
@@ -118,7 +138,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async
     async (request, reply) => {
       const token = pathToken(reply, request.params.token);
       if (token === null) return reply;
-      const deleted = await store.devices.delete(request.params.app, token);
+      const deleted = await devices.unregister(request.params.app, token);
       if (!deleted.ok) return sendProblem(reply, deleted.error);
       if (!deleted.value) return sendError(reply, 'PK_ERR_DEVICE_NOT_FOUND');
       return reply.code(204).send(null);
@@ -158,7 +178,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async
         if (!parsed.ok) return sendProblem(reply, parsed.error);
         filter = { environment: parsed.value };
       }
-      const page = await store.devices.list(request.params.app, filter, { cursor, limit });
+      const page = await devices.list(request.params.app, filter, { cursor, limit });
       if (!page.ok) return sendProblem(reply, page.error);
       return { items: page.value.items.map(deviceView), nextCursor: page.value.nextCursor };
     },
@@ -178,7 +198,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async
     async (request, reply) => {
       const token = pathToken(reply, request.params.token);
       if (token === null) return reply;
-      const unbound = await store.devices.unbindAlias(request.params.app, token);
+      const unbound = await devices.unbindAlias(request.params.app, token);
       if (!unbound.ok) return sendProblem(reply, unbound.error);
       if (!unbound.value) return sendError(reply, 'PK_ERR_DEVICE_NOT_FOUND');
       return reply.code(204).send(null);
@@ -198,7 +218,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async
       },
     },
     async (request, reply) => {
-      const page = await store.devices.list(
+      const page = await devices.list(
         request.params.app,
         { alias: request.params.alias },
         { cursor: request.query.cursor, limit: request.query.limit },
@@ -223,7 +243,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async
       },
     },
     async (request, reply) => {
-      const unbound = await store.devices.unbindAllOfAlias(request.params.app, request.params.alias);
+      const unbound = await devices.unbindAllOfAlias(request.params.app, request.params.alias);
       if (!unbound.ok) return sendProblem(reply, unbound.error);
       return { alias: request.params.alias, unbound: unbound.value };
     },
