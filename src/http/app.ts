@@ -17,6 +17,7 @@ import { sendError } from './problem-reply.ts';
 import { createDeviceService } from '../service/devices.ts';
 import { TokenBucketLimiter } from './rate-limit.ts';
 import { RegistrationLimits } from './registration-limits.ts';
+import { recordRouteTable } from './route-table.ts';
 import { lazyChildLogger } from './request-logger.ts';
 import type { RouteContext } from './route-context.ts';
 import { appRoutes } from './routes/apps.ts';
@@ -94,6 +95,7 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     nowMs,
   });
 
+  recordRouteTable(app as unknown as FastifyInstance);
   app.decorateRequest('principal', null);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) =>
