@@ -21,4 +21,11 @@ export {
   type SendResult,
   topicFor,
 } from './domain/index.ts';
+/** For webhook receivers: checks a delivery's `Pushkeeper-Signature` (docs/webhooks.md). */
+export {
+  signWebhook,
+  type VerifyWebhookOptions,
+  verifyWebhookSignature,
+  WEBHOOK_SIGNATURE_HEADER,
+} from './domain/webhook-signature.ts';
 export { ERROR_CATALOGUE, type ErrorCode, isPushkeeperError, PushkeeperError } from './errors.ts';

@@ -138,6 +138,7 @@ export async function startRuntime(config: Config, options: { logger: Logger; wo
       maxRecipients: config.maxRecipientsPerRequest,
       invalidationRetentionDays: config.invalidationRetentionDays,
       notificationRetentionDays: config.notificationRetentionDays,
+      webhookPolicy: { allowPrivate: config.webhookAllowPrivate },
     });
     const feedbackDeps = {
       store,

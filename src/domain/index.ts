@@ -9,3 +9,5 @@ export * from './push-type.ts';
 export * from './result.ts';
 export * from './send-result.ts';
 export * from './alias-token.ts';
+export * from './webhook-policy.ts';
+export * from './webhook-signature.ts';

@@ -3,7 +3,7 @@
  * webhook deliveries and retention upkeep (maintenance.ts). `serve` runs the API and the workers in
  * one process; `worker` runs only the workers; an API-only process passes `work: false`.
  */
-import type { Audience } from '../domain/index.ts';
+import type { Audience, WebhookPolicy } from '../domain/index.ts';
 import type { JobQueue } from '../queue/contract.ts';
 import type { Store } from '../store/contract.ts';
 import type { PushService } from './contract.ts';
@@ -30,6 +30,10 @@ export interface PipelineOptions {
   readonly sendRetryLimit?: number;
   readonly invalidationRetentionDays?: number;
   readonly notificationRetentionDays?: number;
+  /** Where webhooks may be delivered (docs/webhooks.md); private targets refused by default. */
+  readonly webhookPolicy?: WebhookPolicy;
+  /** A CA to trust for webhook receivers besides the public ones (tests, private receivers). */
+  readonly webhookCaPem?: string;
   readonly now?: () => Date;
 }
 
@@ -95,8 +99,14 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     await queue.work<SendJob>(QUEUE.send, { concurrency: options.workerConcurrency ?? 4 }, async (jobs) => {
       for (const job of jobs) await runSendBatch(sendDeps, job);
     });
+    const webhookDeps = {
+      store,
+      logger,
+      policy: options.webhookPolicy ?? { allowPrivate: false },
+      ...(options.webhookCaPem !== undefined ? { caPem: options.webhookCaPem } : {}),
+    };
     await queue.work<WebhookJob>(QUEUE.webhook, { concurrency: 4 }, async (jobs) => {
-      for (const job of jobs) await deliverWebhook({ store, logger }, job.data);
+      for (const job of jobs) await deliverWebhook(webhookDeps, job.data);
     });
     const maintenanceDeps = {
       store,

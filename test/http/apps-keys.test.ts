@@ -25,7 +25,7 @@ describe('POST /v1/apps', () => {
         apns: tokenApns,
         endpoints: { production: 'https://127.0.0.1:4443', sandbox: 'https://127.0.0.1:4444' },
         feedback: { host: '127.0.0.1', port: 2196, intervalHours: 12 },
-        webhook: { url: 'https://example.test/hook', secret: 'webhook-secret-value' },
+        webhook: { url: 'https://example.test/hook', secret: 'webhook-secret-value-of-at-least-32-bytes' },
       },
     });
     expect(response.statusCode).toBe(201);

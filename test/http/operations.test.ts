@@ -240,7 +240,7 @@ describe('logs', () => {
         name: 'Secrets',
         topic: 'com.example.secret',
         apns: { auth: 'token', teamId: 'TEAM123456', keyId: 'KEYID12345', privateKey: P8_KEY },
-        webhook: { url: 'https://example.test/hook', secret: 'webhook-secret-value' },
+        webhook: { url: 'https://example.test/hook', secret: 'webhook-secret-value-of-at-least-32-bytes' },
       },
     });
     const secretApp = created.json();

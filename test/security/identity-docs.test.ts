@@ -7,7 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { bearer, type CreatedApp, createApp, createHarness, type Harness, tokenFor } from '../http/harness.ts';
+import {
+  bearer,
+  type CreatedApp,
+  createApp,
+  createHarness,
+  type Harness,
+  tokenFor,
+} from '../http/harness.ts';
 
 let h: Harness;
 let app: CreatedApp;
@@ -32,7 +39,7 @@ function nodeSnippet(): string {
   return block.slice(block.indexOf('```js') + '```js'.length, block.lastIndexOf('```'));
 }
 
-it("the documented Node.js minting binds the alias through the publishable key", async () => {
+it('the documented Node.js minting binds the alias through the publishable key', async () => {
   const file = join(dir, 'mint.mjs');
   writeFileSync(file, nodeSnippet());
   const { mintAliasToken } = (await import(pathToFileURL(file).href)) as {
@@ -61,5 +68,8 @@ it("the documented Node.js minting binds the alias through the publishable key",
     headers: bearer(app.publishableKey),
     payload: { aliasToken: mintAliasToken(identitySecret, '43', 2 * 86_400) },
   });
-  expect(tooLong.json().error).toMatchObject({ code: 'PK_ERR_ALIAS_TOKEN_INVALID', details: { reason: 'lifetime-too-long' } });
+  expect(tooLong.json().error).toMatchObject({
+    code: 'PK_ERR_ALIAS_TOKEN_INVALID',
+    details: { reason: 'lifetime-too-long' },
+  });
 });

@@ -115,6 +115,8 @@ export async function startHarness(
     batchSize: options.batchSize ?? 100,
     outcomeChunk: options.outcomeChunk ?? 50,
     sendRetryLimit: options.sendRetryLimit ?? 2,
+    // The tests' webhook receiver listens on loopback.
+    webhookPolicy: { allowPrivate: true },
   });
   const created = await store.apps.create({
     name: 'Pipeline test',

@@ -4,6 +4,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { checkWebhookSettings } from '../../domain/index.ts';
 import type { AppEndpoints, AppFeedbackSettings, UpdateAppInput } from '../../store/contract.ts';
 import { generateApiKey } from '../api-keys.ts';
 import { checkCredentials } from '../credentials-check.ts';
@@ -39,6 +40,8 @@ function feedback(body: FeedbackBody): AppFeedbackSettings {
 
 export const appRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (app, { context }) => {
   const { store } = context.deps;
+  // docs/webhooks.md: checked on save here, and again at every delivery (service/webhook.ts).
+  const webhookPolicy = { allowPrivate: context.deps.config.webhookAllowPrivate };
 
   app.post(
     '/v1/apps',
@@ -56,6 +59,10 @@ export const appRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (a
       const body = request.body;
       const credentials = checkCredentials(body.apns);
       if (!credentials.ok) return sendProblem(reply, credentials.error);
+      if (body.webhook !== undefined) {
+        const webhook = checkWebhookSettings(body.webhook, webhookPolicy);
+        if (!webhook.ok) return sendProblem(reply, webhook.error);
+      }
       const created = await store.apps.create(
         {
           name: body.name,
@@ -153,6 +160,10 @@ export const appRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (a
         input.endpoints = body.endpoints === null ? null : endpoints(body.endpoints);
       if (body.feedback !== undefined)
         input.feedback = body.feedback === null ? null : feedback(body.feedback);
+      if (body.webhook !== undefined && body.webhook !== null) {
+        const webhook = checkWebhookSettings(body.webhook, webhookPolicy);
+        if (!webhook.ok) return sendProblem(reply, webhook.error);
+      }
       if (body.webhook !== undefined) input.webhook = body.webhook;
       const updated = await store.apps.update(request.params.app, input, context.now());
       if (!updated.ok) return sendProblem(reply, updated.error);
