@@ -11,3 +11,7 @@ export * from './send-result.ts';
 export * from './alias-token.ts';
 export * from './webhook-policy.ts';
 export * from './webhook-signature.ts';
+export * from './fcm-error.ts';
+export * from './fcm-message.ts';
+export * from './fcm-token.ts';
+export * from './fcm-send-result.ts';
