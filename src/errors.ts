@@ -80,6 +80,26 @@ export const ERROR_CATALOGUE = {
     status: 502,
     message: "APNs refused the app's credentials; fix them before sending again.",
   },
+  PK_ERR_APNS_UNREACHABLE: {
+    status: 502,
+    message: "APNs could not be reached (connection refused, TLS or CA failure, timeout); check the app's endpoints and CA.",
+  },
+  PK_ERR_APNS_UNAUTHORIZED: {
+    status: 502,
+    message: "APNs refused the app's credentials (403); replace the key or certificate.",
+  },
+  PK_ERR_APNS_TOPIC_MISMATCH: {
+    status: 409,
+    message: "Most devices answered DeviceTokenNotForTopic: the app's topic does not match them; nothing was deleted.",
+  },
+  PK_ERR_APNS_TOPIC_REFUSED: {
+    status: 409,
+    message: "APNs refused the app's topic (TopicDisallowed, BadTopic); nothing was deleted.",
+  },
+  PK_ERR_APNS_TOKENS_REJECTED: {
+    status: 409,
+    message: "Most devices were refused as BadDeviceToken in both environments: check the app's endpoints and team; nothing was deleted.",
+  },
   // --- legacy feedback service ------------------------------------------------------------------
   PK_ERR_FEEDBACK_NOT_CONFIGURED: { status: 400, message: 'This app has no feedback service configured.' },
   PK_ERR_FEEDBACK_CONNECT: { status: 502, message: 'Could not connect to the feedback service.' },

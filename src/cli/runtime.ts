@@ -121,12 +121,19 @@ export async function startRuntime(config: Config, options: { logger: Logger; wo
         connections: config.apnsConnectionsPerClient,
         requestTimeoutMs: config.apnsRequestTimeoutMs,
         heartbeatMs: config.apnsHeartbeatMs,
+        connectTimeoutMs: config.apnsConnectTimeoutMs,
       },
+      idleClientMs: config.apnsClientIdleMs,
     });
     const gateway = createAgentGateway({ agent });
-    closers.push(() => gateway.close());
+    // The shutdown timeout is shared: the queue drains for most of it, then the APNs connections get
+    // the rest and any still stuck (mid-handshake, mid-stream) are destroyed, so SIGTERM ends in time.
+    const agentDrainMs = Math.min(5_000, Math.floor(config.shutdownTimeoutMs / 4));
+    closers.push(() => gateway.close({ timeoutMs: agentDrainMs }));
     // The queue drains before the gateway closes (closers run in reverse).
-    closers.push(() => queue.stop({ graceful: true, timeoutMs: config.shutdownTimeoutMs }).then(() => queue.close()));
+    closers.push(() =>
+      queue.stop({ graceful: true, timeoutMs: config.shutdownTimeoutMs - agentDrainMs }).then(() => queue.close()),
+    );
     const pipeline = await startPipeline({
       store,
       queue,
@@ -138,6 +145,10 @@ export async function startRuntime(config: Config, options: { logger: Logger; wo
       maxRecipients: config.maxRecipientsPerRequest,
       invalidationRetentionDays: config.invalidationRetentionDays,
       notificationRetentionDays: config.notificationRetentionDays,
+      guard: {
+        thresholds: { fraction: config.guardFraction, minDevices: config.guardMinDevices },
+        unreachableFailAfterMs: config.apnsUnreachableFailAfterMs,
+      },
     });
     const feedbackDeps = {
       store,

@@ -8,3 +8,5 @@ export * from './payload.ts';
 export * from './push-type.ts';
 export * from './result.ts';
 export * from './send-result.ts';
+export * from './misconfiguration.ts';
+export * from './provider-health.ts';

@@ -178,6 +178,20 @@ export const PatchAppBody = Type.Object(
 );
 export type PatchAppBody = Static<typeof PatchAppBody>;
 
+export const ProviderHealthSchema = Type.Object(
+  {
+    status: Type.Union([
+      Type.Literal('healthy'),
+      Type.Literal('misconfigured'),
+      Type.Literal('unreachable'),
+      Type.Literal('unauthorized'),
+    ]),
+    reason: Nullable(Type.String()),
+    since: Nullable(DateTime()),
+  },
+  { description: 'healthy, or why not (misconfigured, unreachable, unauthorized) and since when.' },
+);
+
 export const AppSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
@@ -199,11 +213,10 @@ export const AppSchema = Type.Object({
     }),
   ),
   webhookUrl: Nullable(Type.String()),
-  credentialsHealth: Type.Object({
-    status: Type.Union([Type.Literal('healthy'), Type.Literal('unhealthy')]),
-    reason: Nullable(Type.String()),
-    since: Nullable(DateTime()),
-  }),
+  health: Type.Object(
+    { apns: ProviderHealthSchema },
+    { description: "What Pushkeeper saw of each provider: one key per provider the app uses." },
+  ),
   createdAt: DateTime(),
   updatedAt: DateTime(),
 });

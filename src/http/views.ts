@@ -9,7 +9,7 @@ const iso = (date: Date): string => date.toISOString();
 const isoOrNull = (date: Date | null): string | null => (date === null ? null : date.toISOString());
 
 export function appView(app: App): AppView {
-  const health = app.credentialsHealth;
+  const apns = app.apnsHealth;
   return {
     id: app.id,
     name: app.name,
@@ -33,10 +33,13 @@ export function appView(app: App): AppView {
             hasCa: app.feedback.caPem !== null,
           },
     webhookUrl: app.webhookUrl,
-    credentialsHealth:
-      health.status === 'healthy'
-        ? { status: 'healthy', reason: null, since: null }
-        : { status: 'unhealthy', reason: health.reason, since: iso(health.since) },
+    // One key per provider, so FCM and Web Push can join without changing the shape.
+    health: {
+      apns:
+        apns.status === 'healthy'
+          ? { status: 'healthy', reason: null, since: null }
+          : { status: apns.status, reason: apns.reason, since: iso(apns.since) },
+    },
     createdAt: iso(app.createdAt),
     updatedAt: iso(app.updatedAt),
   };
