@@ -38,6 +38,7 @@ export const ERROR_CATALOGUE = {
   PK_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   PK_ERR_CREDENTIALS_INVALID: { status: 400, message: 'The APNs credentials are not valid.' },
   PK_ERR_ENDPOINT_INVALID: { status: 400, message: 'An endpoint URL is not valid.' },
+  PK_ERR_CA_INVALID: { status: 400, message: 'The CA is not one or more PEM certificates that parse.' },
   PK_ERR_WEBHOOK_INVALID: { status: 400, message: 'The webhook settings are not valid.' },
   PK_ERR_IMPORT_LINE_INVALID: { status: 400, message: 'A line of the import is not valid.' },
   // --- access -----------------------------------------------------------------------------------

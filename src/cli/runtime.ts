@@ -9,6 +9,7 @@ import { ApnsAgent } from '../providers/apns/index.ts';
 import type { Config } from '../config/index.ts';
 import { EmbeddedJobQueue, type JobQueue, PgBossJobQueue } from '../queue/index.ts';
 import { createAgentGateway } from '../service/apns-gateway.ts';
+import { type AppService, createAppService, createKeyService, type KeyService } from '../service/apps.ts';
 import type { FeedbackService } from '../service/contract.ts';
 import { createFeedbackScheduler, createFeedbackService } from '../service/feedback-poll.ts';
 import type { ServiceLogger } from '../service/logger.ts';
@@ -25,6 +26,8 @@ export interface Runtime {
   readonly queue: JobQueue;
   readonly pipeline: Pipeline;
   readonly feedback: FeedbackService;
+  readonly apps: AppService;
+  readonly keys: KeyService;
   readonly observability: Observability;
   /** Stops taking jobs, waits for in-flight work up to the shutdown timeout, closes everything. */
   close(): Promise<void>;
@@ -179,6 +182,8 @@ export async function startRuntime(config: Config, options: { logger: Logger; wo
       queue,
       pipeline,
       feedback,
+      apps: createAppService({ store, gateway, logger: log }),
+      keys: createKeyService({ store }),
       observability,
       close: closeAll,
     };

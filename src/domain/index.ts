@@ -1,3 +1,4 @@
+export * from './app-settings.ts';
 export * from './apns-reason.ts';
 export * from './audience.ts';
 export * from './device-fields.ts';

@@ -192,6 +192,24 @@ export const ProviderHealthSchema = Type.Object(
   { description: 'healthy, or why not (misconfigured, unreachable, unauthorized) and since when.' },
 );
 
+const VerifyStatusSchema = Type.Union([
+  Type.Literal('ok'),
+  Type.Literal('unauthorized'),
+  Type.Literal('unreachable'),
+  Type.Literal('error'),
+]);
+const VerifyResultSchema = Type.Object({ status: VerifyStatusSchema, reason: Type.String() });
+export const VerifyReportSchema = Type.Object(
+  {
+    apns: Type.Object({
+      status: VerifyStatusSchema,
+      reason: Type.String(),
+      environments: Type.Object({ production: VerifyResultSchema, sandbox: VerifyResultSchema }),
+    }),
+  },
+  { description: 'Per provider: ok, unauthorized (credentials refused), unreachable (no connection), or error.' },
+);
+
 export const AppSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
@@ -202,6 +220,12 @@ export const AppSchema = Type.Object({
       production: Nullable(Type.String()),
       sandbox: Nullable(Type.String()),
       hasCa: Type.Boolean(),
+      ca: Nullable(
+        Type.Object(
+          { subject: Type.String(), sha256: Type.String(), validTo: Type.String() },
+          { description: 'The first certificate of the CA bundle: who it is and its SHA-256 fingerprint.' },
+        ),
+      ),
     }),
   ),
   feedback: Nullable(
