@@ -306,6 +306,9 @@ export async function runSendBatch(deps: SendDeps, job: Job<SendJob>): Promise<v
     return;
   }
   if (ctx.retryable.length > 0) {
+    // Cancelled (or failed elsewhere) meanwhile: the job ends here instead of waiting in the queue to retry.
+    const current = await deps.store.notifications.get(appId, notificationId);
+    if (current === null || current.status !== 'sending') return;
     throw new RetryableSendError(
       `${ctx.retryable.length} device(s) to retry: ${[...new Set(ctx.retryable.map((r) => r.reason))].join(', ')}`,
     );
