@@ -11,3 +11,7 @@ export * from './result.ts';
 export * from './send-result.ts';
 export * from './misconfiguration.ts';
 export * from './provider-health.ts';
+export * from './fcm-error.ts';
+export * from './fcm-message.ts';
+export * from './fcm-token.ts';
+export * from './fcm-send-result.ts';
