@@ -172,7 +172,8 @@ async function sendPart(ctx: Context, part: Part, devices: readonly Device[]): P
         answers.push([device, result]);
       }
     }
-    // Apple: BadDeviceToken may mean "a token of the other environment" (§1.1); try it there once.
+    // Apple: BadDeviceToken may mean "a token of the other environment" ("Handling notification
+    // responses from APNs"); try it there once.
     const elsewhere = answers.filter(([, r]) => r.kind === 'rejected' && r.disposition === 'environment-mismatch').map(([d]) => d);
     const otherRoute = ctx.routes(otherEnvironment(environment));
     const retried = elsewhere.length > 0 ? await ctx.deps.gateway.sendAll(otherRoute, elsewhere.map((d) => ctx.outgoing(d.token))) : [];
