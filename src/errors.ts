@@ -40,6 +40,14 @@ export const ERROR_CATALOGUE = {
   PK_ERR_ENDPOINT_INVALID: { status: 400, message: 'An endpoint URL is not valid.' },
   PK_ERR_WEBHOOK_INVALID: { status: 400, message: 'The webhook settings are not valid.' },
   PK_ERR_IMPORT_LINE_INVALID: { status: 400, message: 'A line of the import is not valid.' },
+  PK_ERR_OPTIONS_INVALID: { status: 400, message: 'The push options are not valid.' },
+  PK_ERR_MEDIA_TYPE_UNSUPPORTED: {
+    status: 415,
+    message: 'This Content-Type is not accepted here (send application/json).',
+  },
+  PK_ERR_URI_TOO_LONG: { status: 414, message: 'A path segment is longer than any valid value.' },
+  PK_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
+  PK_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The request did not arrive in time.' },
   // --- access -----------------------------------------------------------------------------------
   PK_ERR_UNAUTHENTICATED: { status: 401, message: 'A valid API key is required.' },
   PK_ERR_FORBIDDEN: { status: 403, message: 'This key may not do that.' },

@@ -45,7 +45,7 @@ function deviceInput(value: unknown): DeviceInput | null {
 export const deviceImportRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (app, { context }) => {
   const { store } = context.deps;
 
-  // Only NDJSON here: any other Content-Type is refused (400) before a byte of the body is read.
+  // Only NDJSON here: any other Content-Type is refused (415) before a byte of the body is read.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(NDJSON_TYPES, (_request, payload, done) => done(null, payload));
 
