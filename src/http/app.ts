@@ -60,7 +60,7 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     // request.log is made on first use: the hot routes never log through it (request-logger.ts).
     childLoggerFactory: lazyChildLogger,
     bodyLimit: config.bodyLimitBytes,
-    maxParamLength: MAX_PATH_PARAMETER_LENGTH,
+    routerOptions: { maxParamLength: MAX_PATH_PARAMETER_LENGTH },
     // Slow clients (slowloris: headers or a body trickled byte by byte) hold a socket each; Node's
     // request and headers timeouts answer 408 and close, the idle timeout closes a silent socket.
     // Node checks the first two on an interval (default 30 s), so it is tied to the headers timeout.
