@@ -23,7 +23,7 @@ import type {
   PageRequest,
 } from './contract.ts';
 import { FINAL_NOTIFICATION_STATUSES } from './contract.ts';
-import { decodeCursor, encodeCursor, parseLimit } from './cursor.ts';
+import { type CursorSealer, parseLimit } from './cursor.ts';
 import { markDevicesSucceeded } from './device-success.ts';
 import { paddedSize } from './sized-statements.ts';
 import { newId } from './ids.ts';
@@ -138,8 +138,14 @@ export class SqlNotificationStore implements NotificationStore {
   );
 
   readonly #rowLocks: boolean;
+  readonly #cursors: CursorSealer;
 
-  constructor(db: Kysely<Database>, capabilities: Pick<StoreCapabilities, 'rowLocks'>) {
+  constructor(
+    db: Kysely<Database>,
+    capabilities: Pick<StoreCapabilities, 'rowLocks'>,
+    cursors: CursorSealer,
+  ) {
+    this.#cursors = cursors;
     this.#db = db;
     this.#rowLocks = capabilities.rowLocks;
     this.#owned = new CompiledStatement((db, slot) => {
@@ -275,18 +281,21 @@ export class SqlNotificationStore implements NotificationStore {
   }
 
   async list(appId: string, request: PageRequest = {}): Promise<Result<Page<Notification>>> {
-    return this.#pageByCreation('notifications', request, (query) => query.where('app_id', '=', appId));
+    return this.#pageByCreation('notifications', appId, request, (query) =>
+      query.where('app_id', '=', appId),
+    );
   }
 
   /** Keyset pages in creation order over the rows `filter` keeps; `kind` tags the opaque cursor. */
   async #pageByCreation(
     kind: string,
+    scope: string,
     request: PageRequest,
     filter: (query: NotificationQuery) => NotificationQuery,
   ): Promise<Result<Page<Notification>>> {
     const limit = parseLimit(request.limit);
     if (!limit.ok) return limit;
-    const cursor = decodeCursor(kind, request.cursor, { t: 'int', i: 'string' });
+    const cursor = this.#cursors.open(kind, scope, request.cursor, { t: 'int', i: 'string' });
     if (!cursor.ok) return cursor;
     let query = filter(this.#db.selectFrom('notifications').selectAll());
     if (cursor.value !== null) {
@@ -298,7 +307,9 @@ export class SqlNotificationStore implements NotificationStore {
       .orderBy('id')
       .limit(limit.value + 1)
       .execute();
-    const result = page(rows, limit.value, (last) => encodeCursor(kind, { t: last.created_at, i: last.id }));
+    const result = page(rows, limit.value, (last) =>
+      this.#cursors.seal(kind, scope, { t: last.created_at, i: last.id }),
+    );
     return ok({ items: await this.#withShardCounts(this.#db, result.items), nextCursor: result.nextCursor });
   }
 
@@ -487,7 +498,9 @@ export class SqlNotificationStore implements NotificationStore {
   async listFailures(appId: string, id: string, request: PageRequest = {}): Promise<Result<Page<Outcome>>> {
     const limit = parseLimit(request.limit);
     if (!limit.ok) return limit;
-    const cursor = decodeCursor('failures', request.cursor, { i: 'string' });
+    // A failures cursor belongs to one notification of one app.
+    const scope = `${appId}/${id}`;
+    const cursor = this.#cursors.open('failures', scope, request.cursor, { i: 'string' });
     if (!cursor.ok) return cursor;
     let query = this.#db
       .selectFrom('notification_outcomes as o')
@@ -501,7 +514,9 @@ export class SqlNotificationStore implements NotificationStore {
       .orderBy('o.token')
       .limit(limit.value + 1)
       .execute();
-    const result = page(rows, limit.value, (last) => encodeCursor('failures', { i: last.token }));
+    const result = page(rows, limit.value, (last) =>
+      this.#cursors.seal('failures', scope, { i: last.token }),
+    );
     return ok({
       items: result.items.map((row) => ({
         token: row.token as DeviceToken,
@@ -577,7 +592,7 @@ export class SqlNotificationStore implements NotificationStore {
   }
 
   async listResumable(request: PageRequest = {}): Promise<Result<Page<Notification>>> {
-    return this.#pageByCreation('resumable', request, (query) =>
+    return this.#pageByCreation('resumable', '', request, (query) =>
       query.where('status', 'in', ['queued', 'sending']),
     );
   }

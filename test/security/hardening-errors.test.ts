@@ -76,8 +76,16 @@ const cases: Case[] = [
     request: () => jsonPost(validAppBodyWithName(Buffer.from([0x41, 0xc3, 0x28]))),
     code: 'PK_ERR_VALIDATION',
   },
-  { name: 'an unsupported media type', request: () => jsonPost('<app/>', 'text/xml'), code: 'PK_ERR_MEDIA_TYPE_UNSUPPORTED' },
-  { name: 'a body over the limit', request: () => jsonPost(`"${'x'.repeat(5000)}"`), code: 'PK_ERR_BODY_TOO_LARGE' },
+  {
+    name: 'an unsupported media type',
+    request: () => jsonPost('<app/>', 'text/xml'),
+    code: 'PK_ERR_MEDIA_TYPE_UNSUPPORTED',
+  },
+  {
+    name: 'a body over the limit',
+    request: () => jsonPost(`"${'x'.repeat(5000)}"`),
+    code: 'PK_ERR_BODY_TOO_LARGE',
+  },
   {
     name: 'a declared Content-Length over the limit',
     request: () => jsonPost('{}', 'application/json', 1_000_000),
@@ -111,7 +119,8 @@ const cases: Case[] = [
   },
   {
     name: 'a static path climbing out (%2e%2e)',
-    request: () => 'GET /docs/static/%2e%2e/%2e%2e/%2e%2e/package.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    request: () =>
+      'GET /docs/static/%2e%2e/%2e%2e/%2e%2e/package.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
     code: 'PK_ERR_NOT_FOUND',
   },
   {
@@ -164,7 +173,10 @@ describe('errors below the routes answer from the catalogue', () => {
   });
 
   it('the docs themselves are still served', async () => {
-    const result = await exchange(port, 'GET /docs/static/swagger-ui.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const result = await exchange(
+      port,
+      'GET /docs/static/swagger-ui.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
     expect(result.responses[0]?.status).toBe(200);
   });
 });

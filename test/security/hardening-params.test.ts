@@ -61,7 +61,10 @@ describe('long device tokens', () => {
       headers: bearer(app.apiKey),
     });
     expect(response.statusCode).toBe(400);
-    expect(response.json().error).toMatchObject({ code: 'PK_ERR_TOKEN_INVALID', details: { reason: 'too-long' } });
+    expect(response.json().error).toMatchObject({
+      code: 'PK_ERR_TOKEN_INVALID',
+      details: { reason: 'too-long' },
+    });
   });
 });
 

@@ -32,18 +32,68 @@ describe('typed push options', () => {
     ['a string', 'x', 'PK_ERR_OPTIONS_INVALID', { reason: 'not-object', field: 'options' }],
     ['an array', [], 'PK_ERR_OPTIONS_INVALID', { reason: 'not-object', field: 'options' }],
     ['null', null, 'PK_ERR_OPTIONS_INVALID', { reason: 'not-object', field: 'options' }],
-    ['an unknown field', { bogus: 1 }, 'PK_ERR_OPTIONS_INVALID', { reason: 'unknown-field', field: 'options.bogus' }],
+    [
+      'an unknown field',
+      { bogus: 1 },
+      'PK_ERR_OPTIONS_INVALID',
+      { reason: 'unknown-field', field: 'options.bogus' },
+    ],
     ['a null pushType', { pushType: null }, 'PK_ERR_PUSH_TYPE_INVALID', { field: 'options.pushType' }],
     ['a null priority', { priority: null }, 'PK_ERR_PRIORITY_INVALID', { field: 'options.priority' }],
-    ['a null collapseId', { collapseId: null }, 'PK_ERR_COLLAPSE_ID_INVALID', { field: 'options.collapseId' }],
-    ['a string expiration', { expiration: '0' }, 'PK_ERR_EXPIRATION_INVALID', { field: 'options.expiration' }],
-    ['a non-boolean recordDeliveries', { recordDeliveries: 'yes' }, 'PK_ERR_OPTIONS_INVALID', { field: 'options.recordDeliveries' }],
-    ['a collapse id with CR LF', { collapseId: 'a\r\nx-evil: 1' }, 'PK_ERR_COLLAPSE_ID_INVALID', { reason: 'not-header-safe' }],
-    ['a collapse id with LF', { collapseId: 'a\nb' }, 'PK_ERR_COLLAPSE_ID_INVALID', { reason: 'not-header-safe' }],
-    ['a collapse id with NUL', { collapseId: 'a\u0000b' }, 'PK_ERR_COLLAPSE_ID_INVALID', { reason: 'not-header-safe' }],
-    ['a collapse id with DEL', { collapseId: 'a\u007fb' }, 'PK_ERR_COLLAPSE_ID_INVALID', { reason: 'not-header-safe' }],
-    ['a collapse id with a leading space', { collapseId: ' a' }, 'PK_ERR_COLLAPSE_ID_INVALID', { reason: 'not-header-safe' }],
-    ['a collapse id with a trailing tab', { collapseId: 'a\t' }, 'PK_ERR_COLLAPSE_ID_INVALID', { reason: 'not-header-safe' }],
+    [
+      'a null collapseId',
+      { collapseId: null },
+      'PK_ERR_COLLAPSE_ID_INVALID',
+      { field: 'options.collapseId' },
+    ],
+    [
+      'a string expiration',
+      { expiration: '0' },
+      'PK_ERR_EXPIRATION_INVALID',
+      { field: 'options.expiration' },
+    ],
+    [
+      'a non-boolean recordDeliveries',
+      { recordDeliveries: 'yes' },
+      'PK_ERR_OPTIONS_INVALID',
+      { field: 'options.recordDeliveries' },
+    ],
+    [
+      'a collapse id with CR LF',
+      { collapseId: 'a\r\nx-evil: 1' },
+      'PK_ERR_COLLAPSE_ID_INVALID',
+      { reason: 'not-header-safe' },
+    ],
+    [
+      'a collapse id with LF',
+      { collapseId: 'a\nb' },
+      'PK_ERR_COLLAPSE_ID_INVALID',
+      { reason: 'not-header-safe' },
+    ],
+    [
+      'a collapse id with NUL',
+      { collapseId: 'a\u0000b' },
+      'PK_ERR_COLLAPSE_ID_INVALID',
+      { reason: 'not-header-safe' },
+    ],
+    [
+      'a collapse id with DEL',
+      { collapseId: 'a\u007fb' },
+      'PK_ERR_COLLAPSE_ID_INVALID',
+      { reason: 'not-header-safe' },
+    ],
+    [
+      'a collapse id with a leading space',
+      { collapseId: ' a' },
+      'PK_ERR_COLLAPSE_ID_INVALID',
+      { reason: 'not-header-safe' },
+    ],
+    [
+      'a collapse id with a trailing tab',
+      { collapseId: 'a\t' },
+      'PK_ERR_COLLAPSE_ID_INVALID',
+      { reason: 'not-header-safe' },
+    ],
     [
       'a collapse id of 65 bytes',
       { collapseId: 'é'.repeat(32) + 'x' },
@@ -77,7 +127,10 @@ describe('typed push options', () => {
       ok: false,
       error: { code: 'PK_ERR_COLLAPSE_ID_INVALID', reason: 'not-header-safe' },
     });
-    expect(parseNotificationOptions({ pushType: null })).toMatchObject({ ok: false, error: { code: 'PK_ERR_PUSH_TYPE_INVALID' } });
+    expect(parseNotificationOptions({ pushType: null })).toMatchObject({
+      ok: false,
+      error: { code: 'PK_ERR_PUSH_TYPE_INVALID' },
+    });
   });
 });
 
@@ -95,7 +148,8 @@ describe('the OpenAPI document describes the push body precisely', () => {
     for (const type of Object.keys(PUSH_TYPE_RULES)) expect(pushTypes).toContain(`"${type}"`);
     expect(options.properties.collapseId.maxLength).toBeLessThanOrEqual(MAX_COLLAPSE_ID_BYTES);
     const audienceForms = JSON.stringify(body.properties.audience);
-    for (const form of ['alias', 'aliases', 'tokens', 'tags', 'all']) expect(audienceForms).toContain(`"${form}"`);
+    for (const form of ['alias', 'aliases', 'tokens', 'tags', 'all'])
+      expect(audienceForms).toContain(`"${form}"`);
     expect(body.properties.audience.oneOf ?? body.properties.audience.anyOf).toHaveLength(5);
     expect(body.properties.payload.type).toBe('object');
     expect(body.properties.payload.properties.aps.type).toBe('object');

@@ -14,7 +14,11 @@ let port: number;
 const WAIT_MS = 15_000;
 
 beforeAll(async () => {
-  h = await createHarness({ httpRequestTimeoutMs: 800, httpHeadersTimeoutMs: 400, httpIdleTimeoutMs: 60_000 });
+  h = await createHarness({
+    httpRequestTimeoutMs: 800,
+    httpHeadersTimeoutMs: 400,
+    httpIdleTimeoutMs: 60_000,
+  });
   app = await createApp(h);
   port = Number(new URL(await h.app.listen({ host: '127.0.0.1', port: 0 })).port);
 });

@@ -6,7 +6,14 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAlias, parseTag } from '../../src/domain/index.ts';
-import { bearer, type CreatedApp, createApp, createHarness, type Harness, tokenFor } from '../http/harness.ts';
+import {
+  bearer,
+  type CreatedApp,
+  createApp,
+  createHarness,
+  type Harness,
+  tokenFor,
+} from '../http/harness.ts';
 
 const REFUSED_SAMPLES = [
   '\u0000',
@@ -60,8 +67,14 @@ describe('label rules (domain)', () => {
           const input = text.slice(0, position) + refused + text.slice(position);
           const alias = parseAlias(input);
           const tag = parseTag(input);
-          expect(alias.ok ? null : alias.error).toMatchObject({ code: 'PK_ERR_ALIAS_INVALID', reason: 'control-character' });
-          expect(tag.ok ? null : tag.error).toMatchObject({ code: 'PK_ERR_TAG_INVALID', reason: 'control-character' });
+          expect(alias.ok ? null : alias.error).toMatchObject({
+            code: 'PK_ERR_ALIAS_INVALID',
+            reason: 'control-character',
+          });
+          expect(tag.ok ? null : tag.error).toMatchObject({
+            code: 'PK_ERR_TAG_INVALID',
+            reason: 'control-character',
+          });
         },
       ),
       { numRuns: 300 },
@@ -135,7 +148,10 @@ describe('over HTTP', () => {
     const body = Buffer.concat([Buffer.from('{"alias":"bo'), Buffer.from([0xff, 0xfe]), Buffer.from('b"}')]);
     const response = await put(tokenFor(0x3), body);
     expect(response.statusCode).toBe(400);
-    expect(response.json().error).toMatchObject({ code: 'PK_ERR_VALIDATION', details: { reason: 'invalid-utf8' } });
+    expect(response.json().error).toMatchObject({
+      code: 'PK_ERR_VALIDATION',
+      details: { reason: 'invalid-utf8' },
+    });
     const stored = await h.store.devices.get(app.id, tokenFor(0x3));
     expect(stored.ok && stored.value).toBeNull();
   });
