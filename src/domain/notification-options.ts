@@ -15,7 +15,10 @@ export interface NotificationOptions {
   readonly collapseId?: string;
   /** Canonical lower-case UUID; generated when absent so retries reuse it. */
   readonly apnsId?: string;
-  /** Keep an outcome row for accepted deliveries too (by default only the others are kept). */
+  /**
+   * Keep a row per device APNs accepted (an audit trail), not only the devices that did not get it.
+   * Off by default: the counts and the failures list need no row per delivered device.
+   */
   readonly recordDeliveries?: boolean;
 }
 
@@ -181,7 +184,8 @@ export function parseNotificationOptions(input: unknown = {}): Result<Notificati
         }),
       );
     }
-    options.recordDeliveries = fields.recordDeliveries;
+    // Stored only when on: the default leaves the options as they were.
+    if (fields.recordDeliveries) options.recordDeliveries = true;
   }
   return ok(options);
 }

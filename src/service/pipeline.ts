@@ -24,8 +24,11 @@ export interface PipelineOptions {
   /** Register the queue workers in this process. */
   readonly work: boolean;
   readonly batchSize?: number;
-  readonly outcomeChunk?: number;
+  /** Send jobs a worker takes per fetch from the queue (run one after the other). */
+  readonly sendJobsPerFetch?: number;
   readonly workerConcurrency?: number;
+  /** last_success_at is rewritten only when older than this; default one day. */
+  readonly lastSuccessIntervalMs?: number;
   readonly maxRecipients?: number;
   readonly sendRetryLimit?: number;
   readonly invalidationRetentionDays?: number;
@@ -41,7 +44,7 @@ export interface Pipeline {
 
 /**
  * Fan-out jobs running at once per process. A small push's fan-out takes a few queries, so a few
- * keep a burst of small pushes from queueing behind each other (issue 9), even beside a broadcast's
+ * keep a burst of small pushes from queueing behind each other, even beside a broadcast's
  * long fan-out. No more than that: pg-boss wakes every worker of a queue in every process on each
  * new job (LISTEN/NOTIFY), and all but one fetch nothing. Measured with bench:latency's cluster mode
  * (2 workers, 50 pushes/s), three runs each: 8 per process gave p50 42-71 ms, p99 162-271 ms;
@@ -88,11 +91,12 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       gateway,
       logger,
       webhooks,
-      outcomeChunk: options.outcomeChunk ?? 250,
+      successMarkIntervalMs: options.lastSuccessIntervalMs ?? 86_400_000,
       sendRetryLimit,
       ...(options.now ? { now: options.now } : {}),
     };
-    await queue.work<SendJob>(QUEUE.send, { concurrency: options.workerConcurrency ?? 4 }, async (jobs) => {
+    const sendWork = { concurrency: options.workerConcurrency ?? 4, batchSize: options.sendJobsPerFetch ?? 1 };
+    await queue.work<SendJob>(QUEUE.send, sendWork, async (jobs) => {
       for (const job of jobs) await runSendBatch(sendDeps, job);
     });
     await queue.work<WebhookJob>(QUEUE.webhook, { concurrency: 4 }, async (jobs) => {

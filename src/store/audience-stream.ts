@@ -1,5 +1,5 @@
 /**
- * An audience read in keyset pages with bounded memory (issue 5; ARCHITECTURE principle 6): each
+ * An audience read in keyset pages with bounded memory (ARCHITECTURE.md, principle 6): each
  * page is one query of at most `pageSize` rows ordered by the device's surrogate id, and nothing
  * is read ahead. List audiences (aliases, tokens, tags) are walked in chunks of their list so no
  * statement carries thousands of parameters; the cursor is (chunk, last id), so a fan-out can
@@ -73,9 +73,12 @@ export class AudienceStatements {
 
   constructor(bytesAsHex: BytesAsHex) {
     this.bytesAsHex = bytesAsHex;
-    this.all = new CompiledStatement((db, slot) => pageQuery(db, bytesAsHex, slot(0), slot(1), slot(2)));
-    this.alias = new CompiledStatement((db, slot) =>
-      pageQuery(db, bytesAsHex, slot(0), slot(1), slot(2)).where('d.alias', '=', slot(3)),
+    this.all = new CompiledStatement((db, slot) => pageQuery(db, bytesAsHex, slot(0), slot(1), slot(2)), {
+      prepare: true,
+    });
+    this.alias = new CompiledStatement(
+      (db, slot) => pageQuery(db, bytesAsHex, slot(0), slot(1), slot(2)).where('d.alias', '=', slot(3)),
+      { prepare: true },
     );
   }
 }
