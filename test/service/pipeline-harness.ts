@@ -69,9 +69,10 @@ export async function startHarness(
   backend: Backend,
   options: {
     batchSize?: number;
-    outcomeChunk?: number;
     webhook?: { url: string; secret: string };
     sendRetryLimit?: number;
+    lastSuccessIntervalMs?: number;
+    now?: () => Date;
     /** The app's topic; devices are registered at the mock under BUNDLE_ID whatever it is. */
     topic?: string;
     guard?: GuardSettings;
@@ -124,7 +125,8 @@ export async function startHarness(
     logger,
     work: true,
     batchSize: options.batchSize ?? 100,
-    outcomeChunk: options.outcomeChunk ?? 50,
+    ...(options.lastSuccessIntervalMs === undefined ? {} : { lastSuccessIntervalMs: options.lastSuccessIntervalMs }),
+    ...(options.now === undefined ? {} : { now: options.now }),
     sendRetryLimit: options.sendRetryLimit ?? 2,
     ...(options.guard ? { guard: options.guard } : {}),
   });

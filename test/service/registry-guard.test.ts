@@ -67,7 +67,6 @@ describe.each<Backend>(['sqlite', 'postgres'])('registry guard on %s', (backend)
     harness = await startHarness(backend, {
       topic: 'com.example.wrong',
       batchSize: 500,
-      outcomeChunk: 250,
       webhook: { url: receiver.url, secret: 'a-webhook-secret-of-enough-length-123' },
     });
     const h = harness;
