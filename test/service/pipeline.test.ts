@@ -202,7 +202,7 @@ describe.each<Backend>(['sqlite', 'postgres'])('push pipeline on %s', (backend) 
       'PK_ERR_PRIORITY_NOT_ALLOWED',
       'PK_ERR_COLLAPSE_ID_INVALID',
       'PK_ERR_TOKEN_INVALID',
-      'PK_ERR_VALIDATION',
+      'PK_ERR_OPTIONS_INVALID',
     ]);
     const listed = await h.store.notifications.list(h.app.id);
     expect(listed.ok && listed.value.items).toHaveLength(1);
