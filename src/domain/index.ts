@@ -1,3 +1,4 @@
+export * from './app-settings.ts';
 export * from './apns-reason.ts';
 export * from './audience.ts';
 export * from './device-fields.ts';
@@ -11,6 +12,8 @@ export * from './send-result.ts';
 export * from './alias-token.ts';
 export * from './webhook-policy.ts';
 export * from './webhook-signature.ts';
+export * from './misconfiguration.ts';
+export * from './provider-health.ts';
 export * from './fcm-error.ts';
 export * from './fcm-message.ts';
 export * from './fcm-token.ts';
