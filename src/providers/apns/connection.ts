@@ -15,7 +15,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { IncomingHttpHeaders } from 'node:http2';
 import { type ErrorCode, PushkeeperError } from '../../errors.ts';
-import { H2Error } from '../../http2/frames.ts';
+import { H2Error, H2ProtocolError } from '../../http2/frames.ts';
 import { H2Stream, Http2ClientSession, type SessionListener } from '../../http2/client-session.ts';
 
 export interface WireRequest {
@@ -171,6 +171,15 @@ function headerObject(fields: readonly string[] | undefined): IncomingHttpHeader
 /** TLS failures get their own code: they need a certificate fix, not a retry. */
 function transportError(error: unknown, fallback: ErrorCode, message: string): PushkeeperError {
   if (error instanceof PushkeeperError) return error;
+  if (error instanceof H2ProtocolError) {
+    // The server broke HTTP/2 and we closed the connection with GOAWAY(errorCode) (RFC 9113 §5.4.1).
+    return new PushkeeperError(
+      'PK_ERR_APNS_PROTOCOL',
+      `${message}: ${error.message}`,
+      { http2Error: error.errorCode },
+      { cause: error },
+    );
+  }
   const code = (error as { code?: unknown } | undefined)?.code;
   const tls =
     typeof code === 'string' &&
@@ -485,6 +494,20 @@ export class ApnsConnection implements PoolConnection {
     }
     // The request never reached the socket whole: the server cannot have acted on it.
     if (!pending.requestWritten) return { kind: 'not-processed', cause: 'not-written', error: this.#error };
+    const streamError = pending.streamError;
+    if (streamError !== undefined) {
+      // We reset the stream because its answer broke HTTP/2 (RFC 9113 §5.4.2): the server read the
+      // request, so it may have acted on it.
+      return {
+        kind: 'ambiguous',
+        cause: 'connection-lost',
+        error: new PushkeeperError(
+          'PK_ERR_APNS_PROTOCOL',
+          `Stream ${pending.id} on connection ${this.id}: ${streamError.message}`,
+          { connectionId: this.id, streamId: pending.id, http2Error: streamError.errorCode },
+        ),
+      };
+    }
     return {
       kind: 'ambiguous',
       cause: 'connection-lost',
