@@ -80,6 +80,10 @@ export const ERROR_CATALOGUE = {
     status: 502,
     message: "APNs refused the app's credentials; fix them before sending again.",
   },
+  PK_ERR_APNS_NO_STREAMS: {
+    status: 503,
+    message: 'APNs offered no stream to send on (MAX_CONCURRENT_STREAMS 0) in time; nothing was sent, retry later.',
+  },
   // --- legacy feedback service ------------------------------------------------------------------
   PK_ERR_FEEDBACK_NOT_CONFIGURED: { status: 400, message: 'This app has no feedback service configured.' },
   PK_ERR_FEEDBACK_CONNECT: { status: 502, message: 'Could not connect to the feedback service.' },

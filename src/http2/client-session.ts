@@ -227,6 +227,11 @@ export class Http2ClientSession {
     return this.#closed;
   }
 
+  /** Why the session failed (a socket error, or our H2ProtocolError), once it has; set before streams end. */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
   /**
    * Opens a stream: HEADERS for `fields` (flat [name, value, …]), then `body` as DATA with
    * END_STREAM, as far as the flow-control windows allow now and the rest when they open.

@@ -52,7 +52,9 @@ export type StreamOutcome =
         | 'not-written'
         | 'connect-failed'
         | 'pool-closed'
-        | 'credentials-unhealthy';
+        | 'credentials-unhealthy'
+        /** The pool waited `noStreamsTimeoutMs` while every connection offered zero streams. */
+        | 'no-streams';
       readonly goaway?: GoawayInfo | undefined;
       readonly error?: PushkeeperError | undefined;
     }
@@ -256,14 +258,8 @@ export class ApnsConnection implements PoolConnection {
       onGoaway: (errorCode, lastStreamId, debug) => this.#onGoaway(errorCode, lastStreamId, debug),
       onPingAck: () => this.#onPingAck(),
       onStreamEnd: (stream) => this.#streamEnded(stream as PendingStream),
-      onClose: (error) => {
-        if (error !== undefined) {
-          this.#error ??= transportError(
-            error,
-            'PK_ERR_APNS_CONNECTION',
-            `Connection ${this.id} to ${options.origin} failed`,
-          );
-        }
+      onClose: () => {
+        this.#noteSessionError();
         this.#onClose();
       },
     };
@@ -465,6 +461,13 @@ export class ApnsConnection implements PoolConnection {
     if (this.#state === 'ready') this.#options.listener.onCapacity(this);
   }
 
+  /** The session's failure as ours; streams that end with the session are reported with it. */
+  #noteSessionError(): void {
+    const error = this.#session.error;
+    if (error === undefined || this.#error !== undefined) return;
+    this.#error = transportError(error, 'PK_ERR_APNS_CONNECTION', `Connection ${this.id} to ${this.#options.origin} failed`);
+  }
+
   #outcomeOf(pending: PendingStream): StreamOutcome {
     if (pending.timedOut) {
       return {
@@ -486,6 +489,7 @@ export class ApnsConnection implements PoolConnection {
       return new ResponseOutcome(pending.status, pending.fields, body, this.id);
     }
     const goaway = this.#goaway;
+    if (pending.end === 'connection-lost') this.#noteSessionError();
     if (pending.end === 'reset' && pending.rstCode === H2Error.REFUSED_STREAM)
       return { kind: 'not-processed', cause: 'refused-stream', goaway };
     // RFC 9113 §6.8: streams above last-stream-id were not and will not be processed.
