@@ -8,3 +8,7 @@ export * from './payload.ts';
 export * from './push-type.ts';
 export * from './result.ts';
 export * from './send-result.ts';
+export * from './fcm-error.ts';
+export * from './fcm-message.ts';
+export * from './fcm-token.ts';
+export * from './fcm-send-result.ts';
