@@ -6,7 +6,20 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isPushkeeperError } from '../errors.ts';
 import { scrubSecrets } from './log-scrub.ts';
+import { NDJSON_TYPES } from './routes/device-import.ts';
 import { sendError } from './problem-reply.ts';
+
+/** Names what was sent and what is accepted, so the fix is in the answer. */
+function unsupportedContentType(request: FastifyRequest, reply: FastifyReply) {
+  const given = request.headers['content-type'] ?? '(none)';
+  const accepted = ['application/json', ...NDJSON_TYPES.map((type) => `${type} (device imports)`)];
+  return sendError(
+    reply,
+    'PK_ERR_VALIDATION',
+    `Unsupported Content-Type ${given}: send application/json (device imports: ${NDJSON_TYPES.join(', ')}).`,
+    { reason: 'content-type', given, accepted },
+  );
+}
 
 function validationIssues(error: FastifyError) {
   return (error.validation ?? []).map((issue) => ({
@@ -49,7 +62,7 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return sendError(reply, 'PK_ERR_BODY_TOO_LARGE');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return sendError(reply, 'PK_ERR_VALIDATION', 'Unsupported Content-Type.', { reason: 'content-type' });
+      return unsupportedContentType(request, reply);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return sendError(reply, 'PK_ERR_VALIDATION', 'The JSON body is empty.', { reason: 'empty-body' });
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -59,9 +72,7 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
     return sendError(reply, 'PK_ERR_VALIDATION', 'The request is not valid.', { reason: 'bad-request' });
   }
   if (error.statusCode === 413) return sendError(reply, 'PK_ERR_BODY_TOO_LARGE');
-  if (error.statusCode === 415) {
-    return sendError(reply, 'PK_ERR_VALIDATION', 'Unsupported Content-Type.', { reason: 'content-type' });
-  }
+  if (error.statusCode === 415) return unsupportedContentType(request, reply);
   request.log.error({ err: scrubSecrets(String(error.stack ?? error.message)) }, 'unexpected error');
   return sendError(reply, 'PK_ERR_INTERNAL');
 }
