@@ -9,8 +9,7 @@ export { EXIT } from './exit-codes.ts';
 export function buildProgram(): Command {
   const program = new Command('pushkeeper')
     .description('Self-hosted push notification service for app backends (APNs).')
-    .version('0.1.0')
-    .showHelpAfterError();
+    .version('0.1.0');
   registerServerCommands(program);
   registerClientCommands(program);
   registerMockApnsCommand(program);
