@@ -212,8 +212,8 @@ it('every command answers the exit codes and --json documents of docs/cli.md', a
 
   // Several processes at a time: each is a whole Node start.
   const results: Array<{ row: Row; ran: Ran; ms: number }> = [];
-  for (let i = 0; i < rows.length; i += 8) {
-    const batch = rows.slice(i, i + 8);
+  for (let i = 0; i < rows.length; i += 12) {
+    const batch = rows.slice(i, i + 12);
     results.push(
       ...(await Promise.all(
         batch.map(async (row) => {
@@ -232,7 +232,12 @@ it('every command answers the exit codes and --json documents of docs/cli.md', a
       row.check?.({}, ran);
       continue;
     }
-    const document = JSON.parse(ran.stdout) as Record<string, unknown>;
+    let document: Record<string, unknown>;
+    try {
+      document = JSON.parse(ran.stdout) as Record<string, unknown>;
+    } catch {
+      throw new Error(`stdout is not one JSON document: ${label}\n--- stdout:\n${ran.stdout}`);
+    }
     if (row.code === null) {
       expect(document, label).not.toHaveProperty('error');
     } else {

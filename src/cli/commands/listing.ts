@@ -80,7 +80,8 @@ export async function printList<T extends object>(
   let shown = 0;
   let cursor: string | null = null;
   let more = false;
-  if (printer.json) io.stdout.write('[');
+  // The array opens after the first page arrived: a failure before it leaves stdout to the error.
+  let opened = false;
   do {
     const page: { items: T[]; nextCursor: string | null } = await client.get(path, {
       ...query,
@@ -88,6 +89,10 @@ export async function printList<T extends object>(
       ...(cursor === null ? {} : { cursor }),
     });
     const items = page.items.slice(0, max - shown);
+    if (printer.json && !opened) {
+      io.stdout.write('[');
+      opened = true;
+    }
     if (printer.json) {
       const text = items.map((item) => JSON.stringify(item)).join(',\n');
       if (text.length > 0) io.stdout.write(`${shown === 0 ? '\n' : ',\n'}${text}`);
