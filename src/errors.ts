@@ -49,6 +49,14 @@ export const ERROR_CATALOGUE = {
     status: 400,
     message: 'The FCM service account JSON is not valid (type, project_id, client_email, private_key).',
   },
+  PK_ERR_OPTIONS_INVALID: { status: 400, message: 'The push options are not valid.' },
+  PK_ERR_MEDIA_TYPE_UNSUPPORTED: {
+    status: 415,
+    message: 'This Content-Type is not accepted here (send application/json).',
+  },
+  PK_ERR_URI_TOO_LONG: { status: 414, message: 'A path segment is longer than any valid value.' },
+  PK_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
+  PK_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The request did not arrive in time.' },
   // --- access -----------------------------------------------------------------------------------
   PK_ERR_UNAUTHENTICATED: {
     status: 401,
@@ -114,7 +122,6 @@ export const ERROR_CATALOGUE = {
     message: 'FCM did not answer in time; the message may or may not have been delivered.',
   },
   PK_ERR_FCM_CONNECTION: { status: 502, message: 'Could not reach FCM.' },
-  PK_ERR_FCM_PROTOCOL: { status: 502, message: 'FCM answered something that is not a valid FCM answer.' },
   PK_ERR_FCM_AUTH_FAILED: {
     status: 502,
     message: 'The OAuth token endpoint refused the service account or could not be reached.',

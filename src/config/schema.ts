@@ -148,6 +148,32 @@ export const SETTINGS = {
     default: 1024 * 1024,
     description: 'Largest JSON request body accepted (NDJSON imports have their own streaming limit per line).',
   },
+  httpRequestTimeoutMs: {
+    env: 'PUSHKEEPER_HTTP_REQUEST_TIMEOUT_MS',
+    type: { kind: 'integer', min: 100, max: 3_600_000 },
+    default: 120_000,
+    description:
+      'Most time a client may take to send one whole request, headers and body; a slower one gets 408 and is disconnected. Split NDJSON imports that take longer.',
+  },
+  httpHeadersTimeoutMs: {
+    env: 'PUSHKEEPER_HTTP_HEADERS_TIMEOUT_MS',
+    type: { kind: 'integer', min: 100, max: 600_000 },
+    default: 10_000,
+    description: 'Most time a client may take to send the request headers (at most the request timeout).',
+  },
+  httpIdleTimeoutMs: {
+    env: 'PUSHKEEPER_HTTP_IDLE_TIMEOUT_MS',
+    type: { kind: 'integer', min: 100, max: 3_600_000 },
+    default: 30_000,
+    description: 'A connection that sends nothing for this long while a request is open is closed.',
+  },
+  httpKeepAliveTimeoutMs: {
+    env: 'PUSHKEEPER_HTTP_KEEP_ALIVE_TIMEOUT_MS',
+    type: { kind: 'integer', min: 100, max: 600_000 },
+    default: 72_000,
+    description:
+      'How long an idle keep-alive connection stays open between requests; longer than the usual 60 s of load balancers, so they never reuse a connection the server just closed.',
+  },
   maxRecipientsPerRequest: {
     env: 'PUSHKEEPER_MAX_RECIPIENTS',
     type: { kind: 'integer', min: 1, max: 100_000 },
@@ -183,6 +209,13 @@ export const SETTINGS = {
     type: { kind: 'integer', min: 1, max: 10_000 },
     default: 1_000,
     description: 'Devices per fan-out batch job.',
+  },
+  lastSuccessIntervalHours: {
+    env: 'PUSHKEEPER_LAST_SUCCESS_INTERVAL_HOURS',
+    type: { kind: 'number', min: 0, max: 24 * 30 },
+    default: 24,
+    description:
+      "How stale a device's lastSuccessAt may get: a push APNs accepted rewrites it only when it is older than this (0 = every accepted push). A daily broadcast then writes each device at most once a day.",
   },
   shutdownTimeoutMs: {
     env: 'PUSHKEEPER_SHUTDOWN_TIMEOUT_MS',

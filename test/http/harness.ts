@@ -49,7 +49,7 @@ export class FakePushService implements PushService {
   ): Promise<Result<AcceptedPush>> {
     const audience = parseAudience(request.audience);
     if (!audience.ok) return audience;
-    const parsedOptions = parseNotificationOptions((request.options ?? {}) as Record<string, unknown>);
+    const parsedOptions = parseNotificationOptions(request.options);
     if (!parsedOptions.ok) return parsedOptions;
     const payload = serialisePayload(request.payload, parsedOptions.value.pushType);
     if (!payload.ok) return payload;
