@@ -207,8 +207,9 @@ export const SETTINGS = {
   batchSize: {
     env: 'PUSHKEEPER_BATCH_SIZE',
     type: { kind: 'integer', min: 1, max: 10_000 },
-    default: 1_000,
-    description: 'Devices per fan-out batch job.',
+    default: 5_000,
+    description:
+      'Devices per send job: the unit a broadcast checkpoints by. A crash re-sends at most this many devices per running send job (PUSHKEEPER_WORKER_CONCURRENCY); larger batches cost less per device (docs/benchmarks.md).',
   },
   lastSuccessIntervalHours: {
     env: 'PUSHKEEPER_LAST_SUCCESS_INTERVAL_HOURS',
