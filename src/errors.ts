@@ -85,6 +85,28 @@ export const ERROR_CATALOGUE = {
   PK_ERR_FEEDBACK_CONNECT: { status: 502, message: 'Could not connect to the feedback service.' },
   PK_ERR_FEEDBACK_TLS: { status: 502, message: 'The feedback service refused the TLS handshake.' },
   PK_ERR_FEEDBACK_TIMEOUT: { status: 504, message: 'The feedback service stopped sending.' },
+  // --- Web Push (a push service's answer is a value, not one of these) -----------------------------
+  PK_ERR_WEBPUSH_SUBSCRIPTION_INVALID: {
+    status: 400,
+    message: 'The Web Push subscription is not valid (endpoint, keys.p256dh or keys.auth).',
+  },
+  PK_ERR_WEBPUSH_ENDPOINT_NOT_ALLOWED: {
+    status: 400,
+    message: 'The subscription endpoint is not on a known push service host (nor on one the app allows).',
+  },
+  PK_ERR_WEBPUSH_PAYLOAD_TOO_LARGE: {
+    status: 413,
+    message: 'The Web Push payload exceeds 3993 bytes, the most one encrypted 4096-byte record holds.',
+  },
+  PK_ERR_WEBPUSH_OPTIONS_INVALID: { status: 400, message: 'A Web Push option (TTL, urgency or topic) is not valid.' },
+  PK_ERR_WEBPUSH_VAPID_INVALID: { status: 400, message: 'The VAPID key pair or subject is not valid.' },
+  PK_ERR_WEBPUSH_TIMEOUT: {
+    status: 504,
+    message: 'The push service did not answer in time; the message may or may not have been accepted.',
+  },
+  PK_ERR_WEBPUSH_CONNECTION: { status: 502, message: 'Could not reach the push service.' },
+  PK_ERR_WEBPUSH_RETRIES_EXHAUSTED: { status: 502, message: 'The push service kept failing; retries exhausted.' },
+  PK_ERR_WEBPUSH_CLIENT_CLOSED: { status: 503, message: 'The Web Push client is closed.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

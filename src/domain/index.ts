@@ -8,3 +8,6 @@ export * from './payload.ts';
 export * from './push-type.ts';
 export * from './result.ts';
 export * from './send-result.ts';
+export * from './webpush-message.ts';
+export * from './webpush-status.ts';
+export * from './webpush-subscription.ts';
