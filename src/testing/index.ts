@@ -20,3 +20,7 @@ export {
 } from './test-pki.ts';
 export { FAULT_FLAG_HELP, parseFaultFlags } from './fault-flags.ts';
 export { type MockControlApi, type MockControlApiOptions, startMockControlApi } from './mock-control-api.ts';
+export * from './mock-webpush-server.ts';
+export type * from './mock-webpush-types.ts';
+export { type DecryptOutcome, decryptWebPushBody, type ReceiverKeys } from './webpush-decrypt.ts';
+export { checkVapidAuthorization, type VapidCheck } from './webpush-vapid-check.ts';
