@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerClientCommands } from './commands/index.ts';
 import { registerMockApnsCommand } from './commands/mock-apns.ts';
+import { registerMockWebPushCommand } from './commands/mock-webpush.ts';
 import { registerServerCommands } from './commands/serve.ts';
 
 export { EXIT } from './exit-codes.ts';
@@ -13,5 +14,6 @@ export function buildProgram(): Command {
   registerServerCommands(program);
   registerClientCommands(program);
   registerMockApnsCommand(program);
+  registerMockWebPushCommand(program);
   return program;
 }

@@ -24,3 +24,4 @@ export * from './mock-webpush-server.ts';
 export type * from './mock-webpush-types.ts';
 export { type DecryptOutcome, decryptWebPushBody, type ReceiverKeys } from './webpush-decrypt.ts';
 export { checkVapidAuthorization, type VapidCheck } from './webpush-vapid-check.ts';
+export { type MockWebPushControl, startMockWebPushControl } from './mock-webpush-control.ts';

@@ -85,6 +85,12 @@ class WebPushMock implements MockWebPushServer {
   readonly #server: http2.Http2SecureServer | https.Server;
   readonly #maxBody: number;
   readonly #record: boolean;
+  readonly #decryptEvery: number;
+  /**
+   * Headers whose signature already verified, as push services cache them (RFC 8292 §5 asks senders
+   * to reuse tokens for exactly this); `aud` and `exp` are still checked on every request.
+   */
+  #verified = new Map<string, { publicKey: string; token: string; aud: string; exp: number; sub: string }>();
   readonly #nowSeconds: () => number;
   readonly #subscriptions = new Map<string, Subscription>();
   readonly #sockets = new Set<TLSSocket>();
@@ -104,6 +110,7 @@ class WebPushMock implements MockWebPushServer {
     this.caPem = caPem;
     this.#maxBody = options.maxBodyBytes ?? 4096;
     this.#record = options.recordMessages ?? true;
+    this.#decryptEvery = Math.max(1, Math.floor(options.decryptEvery ?? 1));
     this.#nowSeconds = options.nowSeconds ?? (() => Date.now() / 1000);
     this.setFaults(options.faults ?? {});
     const handler = (request: Request, response: Response) => {
@@ -210,6 +217,7 @@ class WebPushMock implements MockWebPushServer {
     this.#messages = [];
     this.#rejections = [];
     this.#tokens = new Map();
+    this.#verified = new Map();
     this.#ephemeralKeys = new Set();
     this.#counts = this.#zero();
   }
@@ -231,6 +239,7 @@ class WebPushMock implements MockWebPushServer {
       accepted: 0,
       rejected: 0,
       faults: 0,
+      decrypted: 0,
       ephemeralKeyReuses: 0,
       topicReplacements: 0,
     };
@@ -317,13 +326,21 @@ class WebPushMock implements MockWebPushServer {
     const headers = request.headers;
     const authority = String(headers[':authority'] ?? headers.host ?? '');
     const origin = new URL(`https://${authority}`).origin;
-    const vapid = checkVapidAuthorization(header(headers, 'authorization'), origin, this.#nowSeconds());
-    if (!vapid.ok)
-      return new Judgement(
-        403,
-        vapid.failure === 'bad-k' ? 'BadVapidPublicKey' : 'BadJwtToken',
-        vapid.failure,
-      );
+    const authorization = header(headers, 'authorization');
+    const nowSeconds = this.#nowSeconds();
+    let vapid = authorization === undefined ? undefined : this.#verified.get(authorization);
+    if (vapid === undefined || vapid.aud !== origin || vapid.exp <= nowSeconds) {
+      const check = checkVapidAuthorization(authorization, origin, nowSeconds);
+      if (!check.ok)
+        return new Judgement(
+          403,
+          check.failure === 'bad-k' ? 'BadVapidPublicKey' : 'BadJwtToken',
+          check.failure,
+        );
+      vapid = check;
+      if (this.#verified.size >= 10_000) this.#verified = new Map();
+      this.#verified.set(authorization!, check);
+    }
     let tokens = this.#tokens.get(vapid.aud);
     if (tokens === undefined) {
       tokens = new Set();
@@ -351,7 +368,8 @@ class WebPushMock implements MockWebPushServer {
     if (subscription.state === 'expired') return new Judgement(404, 'ExpiredSubscription');
     let plaintext: Buffer = Buffer.alloc(0);
     let padding = 0;
-    if (body.length > 0) {
+    if (body.length > 0 && (this.#decryptEvery === 1 || this.#counts.accepted % this.#decryptEvery === 0)) {
+      this.#counts.decrypted += 1;
       const opened = decryptWebPushBody(body, {
         privateKey: subscription.privateKey,
         publicKey: subscription.publicKey,

@@ -76,6 +76,8 @@ export interface MockWebPushStats {
   readonly accepted: number;
   readonly rejected: number;
   readonly faults: number;
+  /** Messages decrypted and checked (all of them unless `decryptEvery` > 1). */
+  readonly decrypted: number;
   /** Distinct VAPID JWTs seen per `aud`: a sender that caches its token shows 1 per origin. */
   readonly distinctTokensByAudience: Readonly<Record<string, number>>;
   /** Messages whose ephemeral key had been seen before (RFC 8291 wants a new one per message). */
@@ -99,6 +101,11 @@ export interface MockWebPushOptions {
   /** Keep decrypted messages for `messages()`; default true. Counting continues either way. */
   readonly recordMessages?: boolean;
   readonly faults?: MockWebPushFaults;
+  /**
+   * Decrypt 1 message in N (default 1: every message). Benchmarks raise it so the mock's own CPU does
+   * not cap the sender under test; the other checks still run on every request.
+   */
+  readonly decryptEvery?: number;
   /** Seconds since the epoch, for VAPID `exp` checks; default the system clock. */
   readonly nowSeconds?: () => number;
 }
