@@ -208,6 +208,12 @@ export class Http2Transport implements PushTransport {
   }
 
   #onStreamEnd(stream: PushStream): void {
+    this.#endStream(stream);
+    // A stream slot is free now: queued requests may start.
+    if (this.#queue.length > 0) this.#pump();
+  }
+
+  #endStream(stream: PushStream): void {
     clearTimeout(stream.timer);
     switch (stream.end) {
       case 'complete': {
@@ -234,7 +240,6 @@ export class Http2Transport implements PushTransport {
           const again = new PushStream(stream.request, stream.resolve, stream.reject);
           again.requeues = stream.requeues;
           this.#queue.unshift(again);
-          queueMicrotask(() => this.#pump());
           return;
         }
         const message =

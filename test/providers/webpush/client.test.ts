@@ -199,4 +199,42 @@ describe('WebPushClient against the mock push service', () => {
       code: 'PK_ERR_WEBPUSH_CLIENT_CLOSED',
     });
   });
+
+  it('keeps within SETTINGS_MAX_CONCURRENT_STREAMS and the connection limit', async () => {
+    const narrow = await startMockWebPushServer({ protocols: 'h2', maxConcurrentStreams: 4 });
+    try {
+      const client = clientFor(narrow, { maxConnectionsPerOrigin: 2 });
+      const subscription = narrow.mintSubscription();
+      async function* input() {
+        for (let i = 0; i < 60; i += 1) yield { subscription, message: { payload: `n${i}`, ttlSeconds: 60 } };
+      }
+      let accepted = 0;
+      for await (const { outcome } of client.sendMany(input(), { concurrency: 50 }))
+        if (outcome.kind === 'accepted') accepted += 1;
+      expect(accepted).toBe(60);
+      // One ALPN probe plus at most two sessions.
+      expect(narrow.stats().h2Connections).toBeLessThanOrEqual(3);
+    } finally {
+      await narrow.close();
+    }
+  });
+
+  it('a long Retry-After (autopush sends 120 s) goes back to the caller; an unanswered request times out ambiguously', async () => {
+    const client = clientFor(both, { requestTimeoutMs: 200 });
+    const subscription = both.mintSubscription();
+    both.setFaults({ unavailable: { probability: 1, retryAfterSeconds: 120 } });
+    expect(await client.send(subscription, { payload: 'x', ttlSeconds: 60 })).toMatchObject({
+      kind: 'rejected',
+      status: 503,
+      disposition: 'retry',
+      retryAfterMs: 120_000,
+      attempts: 1,
+    });
+    both.setFaults({ delayMs: 1500 });
+    expect(await client.send(subscription, { payload: 'x', ttlSeconds: 60 })).toMatchObject({
+      kind: 'failed',
+      code: 'PK_ERR_WEBPUSH_TIMEOUT',
+      ambiguous: true,
+    });
+  });
 });
