@@ -1,9 +1,9 @@
 /**
- * `npm run bench:api` (issue 8): autocannon against `PUT /v1/apps/:app/devices/:token` with a
+ * `npm run bench:api`: autocannon against `PUT /v1/apps/:app/devices/:token` with a
  * distinct token per request (every request is a real insert into SQLite) and against trivial
  * Fastify routes in the same process, same run:
  *
- * - `GET /trivial`: the issue's trivial route, one static request;
+ * - `GET /trivial`: a trivial route, one static request (the framework's floor);
  * - `PUT /v1/apps/:app/devices/:token` on bare Fastify answering `{"ok":true}`: the very requests the
  *   registration gets (same tokens, headers and bodies). Building a distinct request costs the load
  *   generator about twice a static GET, and on two cores it shares the CPU with the server, so this

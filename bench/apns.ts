@@ -2,7 +2,7 @@
  * `npm run bench:apns`: Pushkeeper's APNs client against @parse/node-apn and a minimal raw
  * node:http2 client, each sending the same notifications to the mock APNs server (accept-all mode,
  * its own process), each in its own process so peak RSS is its own. The three run in turn, RUNS
- * times; the table shows medians and the ratios the issue sets as targets, and is written into
+ * times; the table shows medians and the ratios we target, and is written into
  * docs/benchmarks.md between the APNs markers. Every client process runs the compiled JavaScript of
  * the harness (and of Pushkeeper's client), as an installed Pushkeeper runs its build: Node's type
  * stripping would add ~35 MB to each process's RSS, the same for the three clients.

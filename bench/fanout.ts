@@ -3,7 +3,7 @@
  * batches → outcomes) to the mock APNs server in accept-all mode in its own process, beside the bare
  * APNs client sending the same count to the same mock in the same run, once before the pipeline and
  * once after (the ratio uses their mean; the devices are seeded and synced to disk before either).
- * Targets (issue 6):
+ * Targets:
  * pipeline ≥ 75% of the bare client's throughput, pipeline process peak RSS ≤ 250 MB and flat.
  *
  * Both measured processes, the pipeline's and the bare client's, run as compiled JavaScript (tsc into

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:feedback` (issue 7):
+ * `npm run bench:feedback`:
  * 1. decode 1,000,000 feedback tuples delivered in random chunk sizes (target ≥ 2,000,000 tuples/s),
  *    against a naive peer that concatenates every chunk onto its buffer (the shape of the
  *    PushSharp and many hand-written clients);

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:latency` (issue 9): how long a small push waits between the API's 202 and its first
+ * `npm run bench:latency`: how long a small push waits between the API's 202 and its first
  * request at APNs. 1,000 single-alias pushes (2 devices each) at a steady 50/s through the HTTP API
  * of real `pushkeeper` processes to the mock APNs server (own process, recording arrival times):
  * embedded mode (one `serve` on SQLite) and cluster mode (`serve --api-only` + 2 `worker`s on

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:store` (issue 5): bulk-import 1,000,000 devices, then stream them back as an `all`
+ * `npm run bench:store`: bulk-import 1,000,000 devices, then stream them back as an `all`
  * audience, then invalidate every 10th, on SQLite and on PostgreSQL. Each phase runs in its own
  * child process so its peak RSS (getrusage maxrss) belongs to that phase alone. The children run
  * the compiled JavaScript of this file and the store (support.ts `compileForChild`), as an

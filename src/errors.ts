@@ -40,6 +40,15 @@ export const ERROR_CATALOGUE = {
   PK_ERR_ENDPOINT_INVALID: { status: 400, message: 'An endpoint URL is not valid.' },
   PK_ERR_WEBHOOK_INVALID: { status: 400, message: 'The webhook settings are not valid.' },
   PK_ERR_IMPORT_LINE_INVALID: { status: 400, message: 'A line of the import is not valid.' },
+  PK_ERR_FCM_TOKEN_INVALID: {
+    status: 400,
+    message: 'The device token is not a valid FCM registration token.',
+  },
+  PK_ERR_FCM_MESSAGE_INVALID: { status: 400, message: 'The message cannot be rendered as an FCM message.' },
+  PK_ERR_FCM_SERVICE_ACCOUNT_INVALID: {
+    status: 400,
+    message: 'The FCM service account JSON is not valid (type, project_id, client_email, private_key).',
+  },
   // --- access -----------------------------------------------------------------------------------
   PK_ERR_UNAUTHENTICATED: { status: 401, message: 'A valid API key is required.' },
   PK_ERR_FORBIDDEN: { status: 403, message: 'This key may not do that.' },
@@ -80,6 +89,19 @@ export const ERROR_CATALOGUE = {
     status: 502,
     message: "APNs refused the app's credentials; fix them before sending again.",
   },
+  // --- FCM transport (a rejection by FCM is a value, not one of these) ------------------------------
+  PK_ERR_FCM_TIMEOUT: {
+    status: 504,
+    message: 'FCM did not answer in time; the message may or may not have been delivered.',
+  },
+  PK_ERR_FCM_CONNECTION: { status: 502, message: 'Could not reach FCM.' },
+  PK_ERR_FCM_PROTOCOL: { status: 502, message: 'FCM answered something that is not a valid FCM answer.' },
+  PK_ERR_FCM_AUTH_FAILED: {
+    status: 502,
+    message: 'The OAuth token endpoint refused the service account or could not be reached.',
+  },
+  PK_ERR_FCM_RETRIES_EXHAUSTED: { status: 502, message: 'FCM kept failing; retries exhausted.' },
+  PK_ERR_FCM_CLIENT_CLOSED: { status: 503, message: 'The FCM client is closed.' },
   // --- legacy feedback service ------------------------------------------------------------------
   PK_ERR_FEEDBACK_NOT_CONFIGURED: { status: 400, message: 'This app has no feedback service configured.' },
   PK_ERR_FEEDBACK_CONNECT: { status: 502, message: 'Could not connect to the feedback service.' },

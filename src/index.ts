@@ -4,6 +4,7 @@
  * `pushkeeper/testing`.
  */
 export * from './providers/apns/index.ts';
+export * from './providers/fcm/index.ts';
 export {
   generateVapidKeys,
   isP256Point,
@@ -41,5 +42,25 @@ export {
   type Rejected,
   type SendResult,
   topicFor,
+} from './domain/index.ts';
+export {
+  classifyFcmRejection,
+  FCM_ERROR_RULES,
+  FCM_PAYLOAD_LIMIT,
+  type FcmAccepted,
+  type FcmErrorCode,
+  type FcmFailed,
+  type FcmMessageBody,
+  type FcmOutcomeDisposition,
+  type FcmOverrides,
+  type FcmRejected,
+  type FcmSendResult,
+  maskFcmToken,
+  parseFcmErrorBody,
+  parseFcmToken,
+  type PortableMessage,
+  type RenderedFcmMessage,
+  renderFcmMessage,
+  summarizeFcmBatch,
 } from './domain/index.ts';
 export { ERROR_CATALOGUE, type ErrorCode, isPushkeeperError, PushkeeperError } from './errors.ts';

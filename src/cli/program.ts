@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerClientCommands } from './commands/index.ts';
 import { registerMockApnsCommand } from './commands/mock-apns.ts';
+import { registerMockFcmCommand } from './commands/mock-fcm.ts';
 import { registerMockWebPushCommand } from './commands/mock-webpush.ts';
 import { registerServerCommands } from './commands/serve.ts';
 
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   registerServerCommands(program);
   registerClientCommands(program);
   registerMockApnsCommand(program);
+  registerMockFcmCommand(program);
   registerMockWebPushCommand(program);
   return program;
 }

@@ -1,5 +1,5 @@
 /**
- * First-start secrets (PRODUCT.md, Configuration): when PUSHKEEPER_ADMIN_TOKEN or
+ * First-start secrets (docs/configuration.md): when PUSHKEEPER_ADMIN_TOKEN or
  * PUSHKEEPER_SECRET_KEY is unset, generate 256 bits from the CSPRNG, write them to the data
  * directory with mode 0600 and report the file's path — never the secret itself.
  */

@@ -1,6 +1,6 @@
 /**
  * Every status and reason APNs documents (Apple, "Handling notification responses from APNs",
- * Table 2; ../shared/docs/apns-protocol.md §1.7), each with exactly one disposition: what a provider
+ * Table 2), each with exactly one disposition: what a provider
  * must do about it. This table is the single place that decides retry, invalidation and reauth.
  */
 export type Disposition =

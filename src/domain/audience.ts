@@ -1,4 +1,4 @@
-/** Who a notification goes to (PRODUCT.md, "Audience forms"). */
+/** Who a notification goes to (docs/api.md, "Audience"). */
 import { parseDeviceToken, type DeviceToken } from './device-token.ts';
 import { parseAlias, parseTag } from './device-fields.ts';
 import { fail, ok, problem, type Result } from './result.ts';

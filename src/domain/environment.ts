@@ -1,6 +1,7 @@
 import { fail, ok, problem, type Result } from './result.ts';
 
-/** APNs' two worlds: tokens of one are BadDeviceToken in the other (Apple, §1.1). */
+/** APNs' two worlds: tokens of one are BadDeviceToken in the other (Apple, "Handling notification responses
+ * from APNs"). */
 export type Environment = 'production' | 'sandbox';
 export const ENVIRONMENTS: readonly Environment[] = ['production', 'sandbox'];
 
@@ -9,7 +10,7 @@ export const APNS_HOSTS: Readonly<Record<Environment, string>> = {
   sandbox: 'https://api.sandbox.push.apple.com:443',
 };
 
-/** Apple's retired feedback service hosts, kept as documented defaults (§5). */
+/** Apple's retired feedback service hosts, as its archived "The Feedback Service" documents them. */
 export const FEEDBACK_HOSTS: Readonly<Record<Environment, { host: string; port: number }>> = {
   production: { host: 'feedback.push.apple.com', port: 2196 },
   sandbox: { host: 'feedback.sandbox.push.apple.com', port: 2196 },

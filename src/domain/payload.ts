@@ -1,6 +1,6 @@
 /**
  * The APNs JSON payload. Size is counted on the exact bytes that go on the wire: serialise once,
- * measure the Buffer, send the same Buffer (Apple: 4096 bytes, 5120 for VoIP; §1.5).
+ * measure the Buffer, send the same Buffer (Apple: 4096 bytes, 5120 for VoIP; "Sending notification requests to APNs").
  */
 import { PUSH_TYPE_RULES, type PushType } from './push-type.ts';
 import { fail, ok, problem, type Result } from './result.ts';

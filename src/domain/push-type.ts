@@ -1,6 +1,6 @@
 /**
  * The eleven values of `apns-push-type` and what each implies, from Apple's "Sending notification
- * requests to APNs" (header table) and ../shared/docs/apns-protocol.md §1.4–1.5.
+ * requests to APNs" (header table and payload size limits).
  */
 import { fail, ok, problem, type Result } from './result.ts';
 

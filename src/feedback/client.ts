@@ -1,7 +1,7 @@
 /**
  * The legacy feedback service client: one TLS connection with the app's provider certificate,
- * read until the service closes it (apns-protocol.md §5: "APNs sends the list and closes the
- * connection"; there is no request to send).
+ * read until the service closes it (Apple's archived "The Feedback Service": APNs sends the
+ * list and closes the connection; there is no request to send).
  *
  * Tuples are handed to the caller batch by batch as they are decoded, so a long list is applied
  * with bounded memory, and whatever arrived completely before a failure has already been handed

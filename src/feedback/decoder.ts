@@ -1,5 +1,6 @@
 /**
- * Streaming decoder for the legacy APNs feedback service's binary list (apns-protocol.md §5).
+ * Streaming decoder for the legacy APNs feedback service's binary list (Apple's archived
+ * "Local and Remote Notification Programming Guide", "The Feedback Service").
  *
  * The service sends, and then closes, a sequence of big-endian tuples:
  *
@@ -8,7 +9,7 @@
  *   u8[token length] the device token
  *
  * Bytes arrive in arbitrary pieces. A tuple split at any byte boundary waits for the rest: unlike
- * PushSharp's `ApnsFeedbackService.Check` (apns-protocol.md §5.1), which spins forever when it holds
+ * PushSharp's `ApnsFeedbackService.Check` (Redth/PushSharp, PushSharp.Apple/ApnsFeedbackService.cs), which spins forever when it holds
  * 38 or more bytes but fewer than 6 + length, this decoder stops as soon as the next tuple is not
  * complete and returns to its caller for more data. Memory is bounded: whole chunks are decoded in
  * place and only the one incomplete tuple at the end of a chunk is copied, at most 6 + 65535 bytes.

@@ -1,8 +1,9 @@
 /**
- * When to poll each app's legacy feedback service (issue 7, "Schedule").
+ * When to poll each app's legacy feedback service .
  *
  * - Every `intervalHours` per app (default 12: the product's origin advises against connecting
- *   often, which can look like an attack; Apple asked for about daily polls, apns-protocol.md §5).
+ *   often, which can look like an attack; Apple asked for about daily polls in its archived
+ *   "Local and Remote Notification Programming Guide", "The Feedback Service").
  * - The last poll time is persisted through `records`, so a restart never polls early: an app is
  *   due at `lastPolledAt + interval + jitter`, whichever process asks.
  * - Jitter (a random extra delay of up to `jitterRatio` × interval, drawn once per app and last

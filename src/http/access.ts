@@ -1,5 +1,5 @@
 /**
- * Who is calling and what they may do (issue 8, "Keys"; docs/security.md).
+ * Who is calling and what they may do (docs/security.md).
  *
  * - The admin key (the resolved admin token, or a stored admin-scope key) manages apps and may act
  *   on any app's resources.

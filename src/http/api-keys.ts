@@ -1,6 +1,6 @@
 /**
  * API key secrets: 256 bits from the CSPRNG behind a recognisable prefix (so a leaked key is easy
- * to spot in a repository scan), shown once, stored only as their SHA-256 (issue 8, "Keys").
+ * to spot in a repository scan), shown once, stored only as their SHA-256 (docs/security.md).
  * A key is high-entropy, so a plain unsalted SHA-256 is enough: there is nothing to brute-force.
  */
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';

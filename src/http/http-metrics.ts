@@ -1,4 +1,4 @@
-/** The HTTP request histogram (issue 8, "Operations"), labelled by route template, not raw URL. */
+/** The HTTP request histogram (docs/api.md, "Operations"), labelled by route template, not raw URL. */
 import { Histogram, type Registry } from 'prom-client';
 
 const NAME = 'pushkeeper_http_request_duration_seconds';

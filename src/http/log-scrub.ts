@@ -1,5 +1,5 @@
 /**
- * What may reach a log line (issue 8, "Operations"; docs/security.md): device tokens are masked to
+ * What may reach a log line (docs/security.md): device tokens are masked to
  * their first and last four digits, API keys, JWTs and PEM blocks are cut out entirely.
  */
 import { maskDeviceToken } from '../domain/index.ts';

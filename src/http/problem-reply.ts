@@ -1,6 +1,6 @@
 /**
  * The one error shape of the API: `{"error": {"code", "message", "details"}}` with the catalogue's
- * status (PRODUCT.md, "Errors"). Routes return Result failures through `sendProblem`; anything
+ * status (docs/errors.md). Routes return Result failures through `sendProblem`; anything
  * thrown reaches the app's error handler (error-handler.ts), which uses the same body.
  */
 import type { FastifyReply } from 'fastify';

@@ -1,5 +1,5 @@
 /**
- * A small in-memory token bucket per key (issue 8, "Limits"): per API key, per app for broadcasts,
+ * A small in-memory token bucket per key: per API key, per app for broadcasts,
  * per device token for publishable registrations. Per process by design: with several API
  * processes each enforces its own share, which is what a limit against runaway clients needs.
  */

@@ -1,8 +1,8 @@
 /**
  * The apns-id of one notification to one device, derived rather than random: a resend after a
  * crash, a retry on the other environment or a retried batch carries the same id without storing
- * it first (issue 6, "a resent notification carries the same apns-id"). APNs does not de-duplicate
- * by apns-id (apns-protocol.md §6.4), but a stable id lets logs and Apple's console be correlated.
+ * it first (a resent notification carries the same apns-id). APNs documents no de-duplication by
+ * apns-id (Apple, "Sending notification requests to APNs", header table), but a stable id lets logs and Apple's console be correlated.
  */
 import { hash } from 'node:crypto';
 

@@ -86,7 +86,7 @@ export async function runFanout(deps: FanoutDeps, job: FanoutJob, signal?: Abort
       endCursor: page.cursor,
     };
     await deps.queue.enqueue(QUEUE.send, sendJob, { id: jobId, retryLimit: deps.sendRetryLimit, retryDelayMs: 2000 });
-    // A short page is the last one: saying so now saves a query and a write per small push (issue 9).
+    // A short page is the last one: saying so now saves a query and a write per small push.
     const last = page.devices.length < deps.batchSize;
     await deps.store.notifications.checkpointFanout(appId, notificationId, {
       cursor: page.cursor,

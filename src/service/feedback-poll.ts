@@ -1,9 +1,10 @@
 /**
- * One poll of an app's legacy feedback service, applied to the registry (issue 7, "Apply").
+ * One poll of an app's legacy feedback service, applied to the registry .
  *
  * Every complete tuple goes through the store's one invalidation rule with the tuple's own time,
- * so a device that registered again after the failure Apple reports is kept (apns-protocol.md §5:
- * "check that the device has not re-registered that token after the tuple's timestamp"). Tuples
+ * so a device that registered again after the failure Apple reports is kept (Apple's
+ * archived "The Feedback Service": check that the device has not re-registered the token after the
+ * tuple's timestamp). Tuples
  * are applied in batches as they arrive, and what arrived before a failure (a stall, a reset) is
  * applied before the failure is reported: the service clears its list once read, so nothing would
  * bring those tuples back. A truncated last tuple is only counted, never applied.

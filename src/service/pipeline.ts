@@ -41,7 +41,7 @@ export interface Pipeline {
 
 /**
  * Fan-out jobs running at once per process. A small push's fan-out takes a few queries, so a few
- * keep a burst of small pushes from queueing behind each other (issue 9), even beside a broadcast's
+ * keep a burst of small pushes from queueing behind each other, even beside a broadcast's
  * long fan-out. No more than that: pg-boss wakes every worker of a queue in every process on each
  * new job (LISTEN/NOTIFY), and all but one fetch nothing. Measured with bench:latency's cluster mode
  * (2 workers, 50 pushes/s), three runs each: 8 per process gave p50 42-71 ms, p99 162-271 ms;

@@ -29,7 +29,7 @@ export interface PushAcceptDeps {
   readonly logger: ServiceLogger;
   /** Most tokens or aliases one request may name. */
   readonly maxRecipients: number;
-  /** Called after a successful enqueue; the fast path (issue 9) hooks in here. */
+  /** Called after a successful enqueue; the fast path hooks in here. */
   readonly onAccepted?: (appId: string, notificationId: string, audience: Audience) => void;
 }
 

@@ -22,7 +22,7 @@ export interface SendDevice {
  * One page of a notification's audience. Its devices travel as two strings rather than an object
  * per device: a page is up to 1,000 devices, and the cluster queue stores job data as PostgreSQL
  * jsonb, which parses and stores every key and value of every object (~100 KB of JSON per page);
- * two strings are two values (docs/benchmarks.md, issue 6).
+ * two strings are two values (docs/benchmarks.md).
  */
 export interface SendJob {
   readonly appId: string;

@@ -172,7 +172,8 @@ async function sendPart(ctx: Context, part: Part, devices: readonly Device[]): P
       if (other) elsewhere.push(other);
     }
     if (elsewhere.length > 0 && !ctx.stop) {
-      // Apple: BadDeviceToken may mean "a token of the other environment" (§1.1); try it there once.
+      // Apple: BadDeviceToken may mean "a token of the other environment" ("Handling
+      // notification responses from APNs"); try it there once.
       const otherRoute = ctx.routes(otherEnvironment(environment));
       const retried = await ctx.deps.gateway.sendAll(otherRoute, elsewhere.map((d) => ctx.outgoing(d.token)));
       for (const [index, device] of elsewhere.entries()) {

@@ -1,5 +1,5 @@
 /**
- * An audience read in keyset pages with bounded memory (issue 5; ARCHITECTURE principle 6): each
+ * An audience read in keyset pages with bounded memory (ARCHITECTURE.md, principle 6): each
  * page is one query of at most `pageSize` rows ordered by the device's surrogate id, and nothing
  * is read ahead. List audiences (aliases, tokens, tags) are walked in chunks of their list so no
  * statement carries thousands of parameters; the cursor is (chunk, last id), so a fan-out can

@@ -1,5 +1,5 @@
 /**
- * The bulk upsert behind `import` (issue 5): many devices per statement, statements compiled once
+ * The bulk upsert behind `import`: many devices per statement, statements compiled once
  * per shape and size (sized-statements.ts).
  *
  * The rule is the register call's (device-registration.ts): absent fields keep stored values on a

@@ -1,6 +1,6 @@
 /**
  * The store contract: what the HTTP API, the push pipeline and the feedback schedule may ask of the
- * registry, whatever database sits behind it (issue 5, PRODUCT.md "Resources").
+ * registry, whatever database sits behind it (docs/store.md).
  *
  * Conventions every method follows:
  * - Every app-scoped method takes the app id first and never reads or writes another app's rows

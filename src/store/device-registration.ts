@@ -1,5 +1,5 @@
 /**
- * One register call in as few statements as possible — the API's hottest write (issue 8 benchmark):
+ * One register call in as few statements as possible — the API's hottest write (`npm run bench:api`):
  *
  * 1. one upsert that also finds the app's key and so checks the app (`INSERT … SELECT … FROM
  *    app_keys WHERE app_id = ?` inserts nothing for an unknown app) and returns the whole device

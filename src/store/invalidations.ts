@@ -1,12 +1,12 @@
 /**
- * The invalidation rule, in one place (issue 5): an APNs report that a token is invalid removes
+ * The invalidation rule, in one place: an APNs report that a token is invalid removes
  * the device only if the device last registered *before* the moment APNs says the token went bad.
  * A device that registered again since then is a reinstall or a restored token: it is kept, and
  * the stale report is recorded. Apple: "the timestamp … indicates when APNs confirmed the token was
  * no longer valid for the topic" — "stop sending notifications to that token" unless "the device
  * token … was registered again after that time" (Handling notification responses from APNs).
  *
- * Policy: a removed device is deleted (PRODUCT.md: "removed"), and an `invalidations` row with
+ * Policy: a removed device is deleted (docs/api.md, "Invalidations"), and an `invalidations` row with
  * outcome `removed` is written in the same transaction; that row is what the app backend syncs.
  */
 import type { Kysely } from 'kysely';

@@ -180,7 +180,7 @@ function initialSchema(caps: StoreCapabilities): Migration {
   };
 }
 
-/** Issue 7: a feedback poll slot is claimed by inserting its row; the primary key admits one. */
+/** A feedback poll slot is claimed by inserting its row; the primary key admits one. */
 function feedbackPollClaims(caps: StoreCapabilities): Migration {
   return {
     async up(db: AnyDb) {
@@ -211,7 +211,7 @@ const KEPT_DEVICE_COLUMNS = [
 ] as const;
 
 /**
- * Issue 5 (import ≥ 100,000 devices/s): narrower device keys. devices and device_tags get the app
+ * Import speed (≥ 100,000 devices/s): narrower device keys. devices and device_tags get the app
  * as an integer key (a new `app_keys` table) instead of its 30-character id, and the token as its
  * bytes instead of 64 hex digits. The app is the first column of all four device B-trees and the
  * token is in two; on 1,000,000 devices the file went from 344 to ~144 MB and the import's CPU
@@ -318,7 +318,7 @@ function narrowDeviceKeys(caps: StoreCapabilities): Migration {
 }
 
 /**
- * Issue 6 (the pipeline on PostgreSQL): a notification's counts move in shard rows instead of its own
+ * The pipeline on PostgreSQL: a notification's counts move in shard rows instead of its own
  * row. Every outcome chunk added to the notification row's counts in its transaction, so concurrent
  * send jobs waited on that row's lock (pg_stat_activity: Lock/transactionid on the UPDATE was the
  * first wait) for as long as each commit's WAL flush. Counts already on the row stay there: a
@@ -345,7 +345,7 @@ function notificationCountShards(caps: StoreCapabilities): Migration {
 }
 
 /**
- * Issue 6 (the pipeline on PostgreSQL): notification_outcomes without its foreign key to
+ * The pipeline on PostgreSQL: notification_outcomes without its foreign key to
  * notifications. PostgreSQL checks a foreign key row by row: every outcome inserted ran a
  * `SELECT … FOR KEY SHARE` on its notification, ~125 times per outcome chunk and all on the same
  * row (~10 µs of server CPU per outcome, measured in docs/benchmarks.md). `recordOutcomes` now takes

@@ -1,6 +1,6 @@
 /**
  * Turns "the database is not reachable" into PK_ERR_STORE_UNAVAILABLE at one seam, the Kysely
- * driver, so the HTTP edge can answer 503 + Retry-After (issue 6, backpressure) without any query
+ * driver, so the HTTP edge can answer 503 + Retry-After (backpressure) without any query
  * site knowing about drivers. Which errors count is the per-database folder's call; anything else
  * (a constraint violation is a bug, not an outage) passes through unchanged.
  */

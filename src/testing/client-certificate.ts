@@ -1,7 +1,7 @@
 /**
  * What an APNs provider certificate says about its holder: the bundle id (subject `UID`), the
  * environments (extensions 1.2.840.113635.100.6.3.1 development / .3.2 production) and, for a
- * multi-topic certificate, the topic list (extension .3.6). ../shared/docs/apns-protocol.md §2.2.
+ * multi-topic certificate, the topic list (extension .3.6), as parse-community/node-apn reads them.
  *
  * The .3.6 value is a DER SEQUENCE alternating a UTF8String topic and a SEQUENCE of UTF8String
  * kinds ("app", "voip", "complication"), the shape seen in Apple-issued certificates.

@@ -1,6 +1,6 @@
 /**
  * The mock's idea of which device tokens exist: each belongs to one app (bundle id) in one
- * environment, and may have been unregistered at a known time (the 410 `timestamp`, §1.8).
+ * environment, and may have been unregistered at a known time (the 410 `timestamp`, "Handling notification responses from APNs").
  */
 import type { Environment } from '../domain/index.ts';
 
@@ -53,7 +53,7 @@ export class DeviceRegistry {
   /** `bundleId` is the topic without its push-type suffix (for mdm, the topic itself). */
   check(token: string, bundleId: string, environment: Environment): DeviceVerdict {
     const device = this.#devices.get(token.toLowerCase());
-    // A token of the other environment is indistinguishable from garbage to APNs (§1.1).
+    // A token of the other environment is indistinguishable from garbage to APNs (BadDeviceToken).
     if (device === undefined || device.environment !== environment) {
       return { ok: false, status: 400, reason: 'BadDeviceToken' };
     }

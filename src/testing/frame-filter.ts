@@ -4,7 +4,8 @@
  *
  * - ignorePings: nghttp2 acknowledges every PING and Node offers no switch, so the client's PING
  *   frames (type 0x6 without ACK) are removed before nghttp2 sees them.
- * - GOAWAY with last-stream-id 0 after the first request (APNs' BadCertificateEnvironment, §1.10):
+ * - GOAWAY with last-stream-id 0 after the first request (APNs' BadCertificateEnvironment,
+ *   https://github.com/sideshow/apns2/issues/93):
  *   Node replaces a last-stream-id of 0 by the last stream nghttp2 processed, so the frame is
  *   written here, between two of nghttp2's frames, and the connection is then ended with nothing
  *   more from nghttp2 (whose own closing GOAWAY would carry a higher id, which RFC 9113 §6.8 forbids).

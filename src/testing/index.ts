@@ -20,6 +20,10 @@ export {
 } from './test-pki.ts';
 export { FAULT_FLAG_HELP, parseFaultFlags } from './fault-flags.ts';
 export { type MockControlApi, type MockControlApiOptions, startMockControlApi } from './mock-control-api.ts';
+export { MOCK_FCM_SERVER_NAMES, startMockFcmServer } from './mock-fcm-server.ts';
+export type * from './mock-fcm-types.ts';
+export { FCM_FAULT_FLAG_HELP, parseFcmFaultFlags } from './mock-fcm-faults.ts';
+export { type MockFcmControlApi, startMockFcmControlApi } from './mock-fcm-control.ts';
 export * from './mock-webpush-server.ts';
 export type * from './mock-webpush-types.ts';
 export { type DecryptOutcome, decryptWebPushBody, type ReceiverKeys } from './webpush-decrypt.ts';

@@ -1,5 +1,6 @@
 /**
- * A stand-in for APNs' HTTP/2 provider API (../shared/docs/apns-protocol.md §1–2, §7.5), used by
+ * A stand-in for APNs' HTTP/2 provider API (Apple, "Sending notification requests to APNs",
+ * "Handling notification responses from APNs", and the two "Establishing a … connection" pages), used by
  * our tests and shipped as `pushkeeper/testing`. It shares no code with our client: it is the
  * oracle the client is judged against.
  *
@@ -72,7 +73,7 @@ interface Waiter {
 /** The largest APNs payload (voip, 5120 bytes) plus one, so an oversized body is still seen as such. */
 const MAX_KEPT_PAYLOAD_BYTES = 5121;
 
-/** Observed APNs SETTINGS (pushy#878, §1.9) besides MAX_CONCURRENT_STREAMS. */
+/** Observed APNs SETTINGS (reported in https://github.com/jchambers/pushy/issues/878) besides MAX_CONCURRENT_STREAMS. */
 const APNS_SETTINGS: http2.Settings = {
   headerTableSize: 4096,
   initialWindowSize: 65535,
@@ -338,7 +339,8 @@ class MockApnsServerImpl implements MockApnsServer {
 
   /**
    * APNs reports a certificate for the wrong environment only by a GOAWAY after the first request,
-   * with last-stream-id 0 (sideshow#93, §1.10); otherwise the scripted reason.
+   * with last-stream-id 0 (reported in
+   * https://github.com/sideshow/apns2/issues/93); otherwise the scripted reason.
    */
   #firstRequestGoAwayReason(connection: Connection): string {
     if (this.#wrongEnvironment(connection.certificateEnvironments)) return 'BadCertificateEnvironment';
@@ -444,7 +446,7 @@ class MockApnsServerImpl implements MockApnsServer {
     const goAwayEvery = this.#faults.goAwayAfterStreams;
     if (goAwayEvery !== undefined && connection.streamsSeen % goAwayEvery.every === 0) {
       const last = Math.max(0, streamIdOf(stream) - (goAwayEvery.lastStreamIdBehind ?? 0));
-      // Debug data: APNs sends JSON {"reason":…} (§1.10).
+      // Debug data: APNs sends JSON {"reason":…} ("Handling notification responses from APNs").
       this.#goAway(connection, last, goAwayEvery.debug ?? JSON.stringify({ reason: 'Shutdown' }));
       if (streamIdOf(stream) > last) return;
     }
@@ -710,7 +712,7 @@ class MockApnsServerImpl implements MockApnsServer {
       'apns-id': apnsId,
       ...response.headers,
     };
-    // Apple's development environment adds apns-unique-id for the Push Notifications Console (§1.6).
+    // Apple's development environment adds apns-unique-id for the Push Notifications Console.
     if (this.environment === 'sandbox') headers['apns-unique-id'] = randomUUID();
     try {
       if (response.status === 200) {

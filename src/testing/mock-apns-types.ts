@@ -49,9 +49,13 @@ export interface MockApnsServerOptions {
   readonly environment?: Environment;
   /** `accept-all` answers 200 to everything with minimal work (benchmarks). Default validating. */
   readonly mode?: 'validating' | 'accept-all';
-  /** MAX_CONCURRENT_STREAMS before the first authenticated request; default 1 (Apple, §1.9). */
+  /**
+   * MAX_CONCURRENT_STREAMS before the first authenticated request; default 1 (Apple, "Sending
+   * notification requests to APNs").
+   */
   readonly initialMaxConcurrentStreams?: number;
-  /** MAX_CONCURRENT_STREAMS once authenticated; default 1000 (observed 2021, §1.9). */
+  /** MAX_CONCURRENT_STREAMS once authenticated; default 1000 (observed in 2021:
+   * https://github.com/jchambers/pushy/issues/878). */
   readonly maxConcurrentStreams?: number;
   readonly signingKeys?: readonly MockSigningKey[];
   /** Milliseconds clock for JWT `iat` checks, the 20-minute rule and the status window. */

@@ -1,5 +1,5 @@
 /**
- * A mock of Apple's legacy binary feedback service (apns-protocol.md §5), for tests and demos.
+ * A mock of Apple's legacy binary feedback service (Apple's archived "The Feedback Service"), for tests and demos.
  *
  * Behaviour modelled on Apple's description: mutual TLS with the provider certificate; no request —
  * as soon as the TLS session is up the service writes its list of tuples and closes; the list is

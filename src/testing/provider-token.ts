@@ -1,6 +1,6 @@
 /**
  * Server-side checks of an APNs provider token (JWT), as APNs applies them
- * (../shared/docs/apns-protocol.md §2.1): `alg` must be ES256, `kid` a registered key, `iss` that
+ * ("Establishing a token-based connection to APNs"): `alg` must be ES256, `kid` a registered key, `iss` that
  * key's team, the signature valid in either raw R||S or DER form, and `iat` an integer no older
  * than one hour and not in the future.
  */

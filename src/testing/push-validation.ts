@@ -1,7 +1,7 @@
 /**
  * The mock's verdict on one device push, in a fixed order (Apple does not document one; this is
  * ours, chosen so that an unauthenticated client learns nothing about device state — the gap in
- * pushy's mock noted in ../shared/docs/apns-protocol.md §7.4):
+ * pushy's MockApnsServer, which checks device tokens before authentication):
  *
  *   1. method              405 MethodNotAllowed
  *   2. path                404 BadPath, 400 MissingDeviceToken, 400 BadDeviceToken (not hex / length)
@@ -32,17 +32,17 @@ import {
   type VerifiedProviderToken,
 } from './provider-token.ts';
 
-/** Apple: refresh "no more than once every 20 minutes" on a connection (§2.1). */
+/** Apple: refresh "no more than once every 20 minutes" on a connection ("Establishing a token-based connection to APNs"). */
 export const TOKEN_UPDATE_INTERVAL_MS = 20 * 60 * 1000;
 
-/** What a connection remembers between requests (Apple binds the team on the first push, §2.1). */
+/** What a connection remembers between requests (Apple binds the team on the first push). */
 export interface ConnectionAuthState {
   /** A trusted client certificate with a UID: the connection is in certificate mode. */
   readonly certificate: ProviderCertificate | undefined;
   /** A certificate was presented but is not trusted or has no UID. */
   readonly certificateRejected: boolean;
   boundTeamId: string | undefined;
-  /** The key of the first authenticated push (Apple binds the key family, §2.1). */
+  /** The key of the first authenticated push (Apple binds the key family). */
   boundKeyId: string | undefined;
   currentToken: string | undefined;
   currentTokenSinceMs: number;
@@ -105,7 +105,8 @@ const APNS_HEADERS = new Set([
 
 /**
  * Topics a single-topic certificate may push to: Apple, "one certificate covers one app: its
- * alerts, its Watch complication and its VoIP pushes" (§2.2; pushy's mock allows the same three).
+ * alerts, its Watch complication and its VoIP pushes" ("Establishing a certificate-based connection to APNs";
+ * pushy's mock allows the same three).
  */
 function singleTopicCertificateTopics(bundleId: string): string[] {
   return [bundleId, `${bundleId}.voip`, `${bundleId}.complication`];
@@ -155,7 +156,8 @@ function checkTokenAuth(
   if (key.environments !== undefined && !key.environments.includes(ctx.environment)) {
     return { ok: false, status: 403, reason: 'BadEnvironmentKeyIdInToken' };
   }
-  // Apple: one connection cannot serve multiple teams; the first push binds the team (§2.1).
+  // Apple: one connection cannot serve multiple teams; the first push binds the team ("Establishing a
+  // token-based connection to APNs").
   if (conn.boundTeamId !== undefined && conn.boundTeamId !== key.teamId) {
     return { ok: false, status: 403, reason: 'InvalidProviderToken' };
   }

@@ -26,7 +26,7 @@ export function generateSigningKey(options: { teamId: string; keyId: string }): 
 export interface ProviderTokenOptions {
   /** Seconds since the epoch. */
   readonly iat: number;
-  /** JWS wants raw R||S (64 bytes); APNs also accepts DER (§2.1). Default raw. */
+  /** JWS wants raw R||S (64 bytes); APNs also accepts DER (observed; pushy's verifier expects DER). Default raw. */
   readonly signatureEncoding?: 'raw' | 'der';
   /** Overrides for negative tests. */
   readonly header?: Record<string, unknown>;

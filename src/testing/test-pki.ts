@@ -5,7 +5,7 @@
  *
  * Apple's provider certificates carry the bundle id as the subject's `UID` and mark their
  * environment with extensions 1.2.840.113635.100.6.3.1 (development) and .3.2 (production); a
- * multi-topic certificate lists its topics in extension .3.6 (../shared/docs/apns-protocol.md §2.2).
+ * multi-topic certificate lists its topics in extension .3.6.
  */
 import { createHash, generateKeyPair, type KeyObject, randomBytes, sign } from 'node:crypto';
 import { isIP } from 'node:net';

@@ -1,5 +1,5 @@
 /**
- * The newcomer's path with real processes (issue 8): `pushkeeper serve` and `pushkeeper mock-apns`
+ * The newcomer's path with real processes: `pushkeeper serve` and `pushkeeper mock-apns`
  * on free ports, then the client commands: create an app pointed at the mock, register two devices
  * for one alias, push by alias and watch the token the mock reports unregistered get removed.
  * The README quickstart should run these same commands.

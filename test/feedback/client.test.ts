@@ -14,7 +14,7 @@ import {
 } from '../../src/testing/mock-feedback-server.ts';
 import { type TestPki, createTestPki } from '../../src/testing/test-pki.ts';
 
-/** The reference decoder of this test: whole-buffer, written from apns-protocol.md §5. */
+/** The reference decoder of this test: whole-buffer, written from Apple's archived "The Feedback Service" tuple layout. */
 function referenceDecode(bytes: Buffer): { failedAtMs: number; tokenHex: string }[] {
   const out: { failedAtMs: number; tokenHex: string }[] = [];
   for (let at = 0; at + 6 <= bytes.length; ) {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FEEDBACK_MAX_TUPLE_BYTES, FeedbackDecoder, type FeedbackTuple } from '../../src/feedback/decoder.ts';
 
-/** The test's own encoder: written from apns-protocol.md §5, independent of the decoder. */
+/** The test's own encoder: written from Apple's archived "The Feedback Service" tuple layout, independent of the decoder. */
 interface RawTuple {
   readonly seconds: number;
   readonly token: Uint8Array;

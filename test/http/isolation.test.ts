@@ -1,5 +1,5 @@
 /**
- * Tenant isolation (issue 8, "Done when"): app A's keys on app B's resources answer 404 — the same
+ * Tenant isolation: app A's keys on app B's resources answer 404 — the same
  * as for something that does not exist — and change nothing, send nothing.
  */
 import type { DeviceToken } from '../../src/domain/index.ts';

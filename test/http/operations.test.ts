@@ -157,7 +157,7 @@ describe('limits and unknown routes', () => {
 });
 
 describe('OpenAPI', () => {
-  it('serves a valid OpenAPI 3 document listing every route of PRODUCT.md', async () => {
+  it('serves a valid OpenAPI 3 document listing every route of docs/api.md', async () => {
     const response = await h.app.inject({ method: 'GET', url: '/openapi.json' });
     expect(response.statusCode).toBe(200);
     const document = response.json();

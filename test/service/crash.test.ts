@@ -1,5 +1,5 @@
 /**
- * Crash and shutdown safety of the pipeline with real processes (issue 6, docs/pipeline.md "Crash
+ * Crash and shutdown safety of the pipeline with real processes (docs/pipeline.md "Crash
  * safety: the bound"): child processes on a real SQLite file or PostgreSQL database — the runtime
  * without its API (fixtures/pipeline-process.ts) for the twenty kills, `pushkeeper serve`,
  * `serve --api-only` and `worker` for the rest — sending to a validating mock APNs server that

@@ -1,5 +1,5 @@
 /**
- * The pipeline's two paths to APNs never both send a device (issue 9): a notification committed
+ * The pipeline's two paths to APNs never both send a device: a notification committed
  * by a process that died before enqueueing is sent by recovery; one whose jobs already ran is not
  * sent again when a job is delivered twice (at-least-once queues do that).
  */

@@ -209,7 +209,7 @@ describe.each<Backend>(['sqlite', 'postgres'])('push pipeline on %s', (backend) 
   it('broadcasts to 100,000 (SQLite) / 20,000 (PostgreSQL) with 1% unregistered: counts add up exactly and those devices are removed', async () => {
     harness = await startHarness(backend, { batchSize: 500, outcomeChunk: 250 });
     const h = harness;
-    // The figure on the embedded store; a fifth of it on PostgreSQL keeps CI's time in bounds.
+    // 100,000 devices on the embedded store; a fifth of it on PostgreSQL keeps CI's time in bounds.
     const count = backend === 'sqlite' ? 100_000 : 20_000;
     const tokens = Array.from({ length: count }, randomToken);
     const imported = await h.store.devices.import(

@@ -1,5 +1,5 @@
 /**
- * The store conformance suite (issue 5): one body of tests, run unchanged against SQLite
+ * The store conformance suite: one body of tests, run unchanged against SQLite
  * (sqlite.test.ts) and PostgreSQL (postgres.test.ts). A harness opens a fresh, empty database.
  */
 import { randomBytes } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Issue 5's crash test: a child process registering devices in a loop is killed with SIGKILL at
+ * The SQLite crash test: a child process registering devices in a loop is killed with SIGKILL at
  * random moments, 20 times. Every registration it acknowledged must be in the database afterwards
  * and `PRAGMA integrity_check` must answer `ok`. This is the guarantee WAL + synchronous=NORMAL
  * gives for process crashes (docs/store.md).

@@ -8,7 +8,7 @@ import {
 } from '../../src/testing/mock-feedback-server.ts';
 import { type TestPki, createTestPki } from '../../src/testing/test-pki.ts';
 
-/** A reference decoder for whole buffers, written here from apns-protocol.md §5. */
+/** A reference decoder for whole buffers, written here from Apple's archived "The Feedback Service" tuple layout. */
 function referenceDecode(bytes: Buffer): { tuples: MockFeedbackTuple[]; rest: number } {
   const tuples: MockFeedbackTuple[] = [];
   let at = 0;

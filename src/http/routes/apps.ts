@@ -1,6 +1,6 @@
 /**
  * Apps (admin): create with credentials and first keys, list, show, change (rotate credentials),
- * delete. PRODUCT.md: `POST /v1/apps` answers the id and the first API keys, shown once.
+ * delete. `POST /v1/apps` answers the id and the first API keys, shown once.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';

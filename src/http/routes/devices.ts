@@ -1,5 +1,5 @@
 /**
- * The device registry of one app (PRODUCT.md, "Device" and "Alias"): register/refresh, read,
+ * The device registry of one app (docs/api.md, "Devices"): register/refresh, read,
  * unregister, list with filters, aliases (logout on one device or everywhere).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';

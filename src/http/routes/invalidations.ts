@@ -1,4 +1,4 @@
-/** Tokens removed from the registry, for the app's backend to sync (PRODUCT.md, "Invalidation"). */
+/** Tokens removed from the registry, for the app's backend to sync (docs/api.md). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { sendError, sendProblem } from '../problem-reply.ts';
 import type { RoutePluginOptions } from '../route-context.ts';

@@ -1,7 +1,7 @@
 /**
  * `ApnsAgent`: one `ApnsClient` per (credentials, APNs origin), created on first use. APNs binds a
  * connection to the team of its first push and rejects another team's tokens on it (Apple,
- * "Establishing a token-based connection to APNs"; §2.1), so credentials never share connections;
+ * "Establishing a token-based connection to APNs"), so credentials never share connections;
  * a broken credential only hurts its own clients. Provider tokens are shared per signing key across
  * environments (one key serves production and sandbox), so a key's token changes at most once per
  * refresh period however many clients use it.

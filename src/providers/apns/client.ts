@@ -1,7 +1,8 @@
 /**
  * `ApnsClient`: sends notifications for one credential to one APNs origin over a pool of HTTP/2
  * connections. A rejection is a value (`SendResult`); the reason table in domain/apns-reason.ts is
- * the only place that decides what is retried. Retries (../shared/docs/apns-protocol.md §6):
+ * the only place that decides what is retried. Retries follow Apple's
+ * "Handling notification responses from APNs" and what HTTP/2 says was not processed (RFC 9113 §8.7):
  * - not processed by APNs (REFUSED_STREAM, above a GOAWAY's last-stream-id, IdleTimeout, 403
  *   ExpiredProviderToken once a new token exists): resent at once with the same apns-id;
  * - 429 and 5xx: exponential back-off with jitter, at least the server's `retry-after`, within a
@@ -139,7 +140,8 @@ function failed(apnsId: string, code: ErrorCode, ambiguous: boolean, message?: s
   return { kind: 'failed', apnsId, code, message: message ?? new PushkeeperError(code).message, ambiguous };
 }
 
-/** APNs echoes the apns-id; the development environment adds apns-unique-id (§1.6). */
+/** APNs echoes the apns-id; the development environment adds apns-unique-id (Apple,
+ * "Handling notification responses from APNs"). */
 function acceptedResult(
   response: { readonly headers: IncomingHttpHeaders; readonly fields?: readonly string[] | undefined },
   apnsId: string,

@@ -1,5 +1,6 @@
 /**
- * One HTTP/2 session to one APNs origin (../shared/docs/apns-protocol.md §1.9–1.11, §6.2), over our
+ * One HTTP/2 session to one APNs origin (Apple, "Sending notification requests to APNs":
+ * streams, GOAWAY, connection reuse; RFC 9113 §6.8 for which streams were not processed), over our
  * own HTTP/2 client session (http2/client-session.ts — why not node:http2 is said there).
  *
  * - Opens one stream until the server's first SETTINGS arrives (APNs allows one stream until a

@@ -1,6 +1,6 @@
 /**
  * A notification for one device and the HTTP/2 request it becomes (Apple, "Sending notification
- * requests to APNs"; ../shared/docs/apns-protocol.md §1.2–1.5). Everything is validated with the
+ * requests to APNs": path, headers, payload limits). Everything is validated with the
  * domain rules before the first byte is written; `apns-topic` is derived from the bundle id and the
  * push type, never taken from the caller; the apns-id is fixed here so every resend reuses it.
  */

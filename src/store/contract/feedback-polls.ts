@@ -12,7 +12,7 @@ export interface FeedbackPollStore {
   /**
    * True for exactly one caller per (app, slot), across every process sharing the database: the
    * feedback service clears its list once read, so two processes polling one slot would each see
-   * half of it (issue 7). Claims older than 30 days (far beyond the longest interval, 168 h) are
+   * half of it. Claims older than 30 days (far beyond the longest interval, 168 h) are
    * pruned as new ones are taken. An unknown app is never claimed (false).
    */
   claim(appId: string, slotStart: Date, now?: Date): Promise<boolean>;

@@ -4,7 +4,7 @@
  * Durability (docs/store.md): with WAL, a committed transaction is in the WAL file before COMMIT
  * returns. `synchronous=NORMAL` skips the fsync at each commit, so a *power loss* may roll back the
  * last transactions, but a killed *process* loses nothing: the data is already in the kernel's page
- * cache. That is the guarantee issue 5 asks for (a 2xx survives a process kill); `full` adds an
+ * cache. That is the guarantee we give (a 2xx survives a process kill); `full` adds an
  * fsync per commit for machines where power loss matters more than write latency.
  */
 import { mkdirSync } from 'node:fs';

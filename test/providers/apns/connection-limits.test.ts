@@ -1,6 +1,6 @@
 /**
  * The stream limit before and after the server's SETTINGS, with a hand-written server that holds its
- * SETTINGS back: APNs allows one stream until a connection is authenticated (apns-protocol.md §1.9),
+ * SETTINGS back: APNs allows one stream until a connection is authenticated ("Sending notification requests to APNs"),
  * and a client must not open a second before the server says it may.
  */
 import type tls from 'node:tls';

@@ -122,8 +122,9 @@ describe.each(AUTH_MODES)('reasons over $auth auth', ({ auth }) => {
       answer = (stream) => {
         if (first) {
           first = false;
-          // APNs once sent plain text here (pushy#356). Node cannot send last-stream-id 0 (it
-          // substitutes the last processed id), so the stream is refused explicitly as well.
+          // APNs once sent plain text here (https://github.com/jchambers/pushy/issues/356). Node
+          // cannot send last-stream-id 0 (it substitutes the last processed id), so the stream is
+          // refused explicitly as well.
           stream.session?.goaway(http2.constants.NGHTTP2_NO_ERROR, 0, Buffer.from('Maximum active streams violated'));
           stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
           return;

@@ -8,9 +8,10 @@ afterEach(async () => {
   fixture = undefined;
 });
 
-// Apple documents the one-stream start for token auth only (§1.9); with a certificate the mock
+// Apple documents the one-stream start for token auth only; with a certificate the mock
 // raises the limit after the first request on the trusted connection, as APNs was observed doing
-// (pushy#356: 1, then 500). Either way the client must not open a second stream before it may.
+// (https://github.com/jchambers/pushy/issues/356: 1, then 500). Either way the client must not
+// open a second stream before it may.
 describe.each(AUTH_MODES)('MAX_CONCURRENT_STREAMS over $auth auth', ({ auth }) => {
   it('starts at 1, rises to 1000, drops to 1 after a rejection: never exceeded', async () => {
     fixture = await startFixture({

@@ -1,6 +1,6 @@
 /**
  * Certificate-based APNs authentication: the provider certificate (PEM pair or PKCS#12) presented
- * in the TLS handshake (Apple, "Establishing a certificate-based connection to APNs"; §2.2).
+ * in the TLS handshake (Apple, "Establishing a certificate-based connection to APNs").
  *
  * Loading goes through `tls.createSecureContext`, so a wrong passphrase or a key that does not match
  * the certificate fails here, before any connection, rather than as a handshake error later.
@@ -42,7 +42,8 @@ export interface ClientCertificate {
   readonly validTo: Date;
 }
 
-// Apple's push certificate extensions (parse-community/node-apn `oids.js`, §2.2).
+// Apple's push certificate extensions (the same OIDs as parse-community/node-apn's
+// `lib/credentials/certificate/oids.js`).
 const OID_DEVELOPMENT = '1.2.840.113635.100.6.3.1';
 const OID_PRODUCTION = '1.2.840.113635.100.6.3.2';
 const OID_TOPICS = '1.2.840.113635.100.6.3.6';

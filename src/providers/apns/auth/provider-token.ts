@@ -1,6 +1,6 @@
 /**
  * The APNs provider token: an ES256 JWT `{alg, kid}.{iss, iat}` signed with the team's .p8 key
- * (Apple, "Establishing a token-based connection to APNs"; ../shared/docs/apns-protocol.md §2.1).
+ * (Apple, "Establishing a token-based connection to APNs").
  *
  * One source per signing key, shared by every connection and every client that uses the key:
  * - APNs answers 429 TooManyProviderTokenUpdates when a connection sees a new token more often than
