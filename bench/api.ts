@@ -1,30 +1,32 @@
 /**
- * `npm run bench:api`: autocannon against `PUT /v1/apps/:app/devices/:token` with a
- * distinct token per request (every request is a real insert into SQLite) and against trivial
- * Fastify routes in the same process, same run:
+ * `npm run bench:api`: autocannon against `PUT /v1/apps/:app/devices/:token` with a distinct token
+ * per request (every request is a real insert), on SQLite and on PostgreSQL, each beside a minimal
+ * durable route on the same database in the same run:
  *
- * - `GET /trivial`: a trivial route, one static request (the framework's floor);
- * - `PUT /v1/apps/:app/devices/:token` on bare Fastify answering `{"ok":true}`: the very requests the
- *   registration gets (same tokens, headers and bodies). Building a distinct request costs the load
- *   generator about twice a static GET, and on two cores it shares the CPU with the server, so this
- *   row shows what the requests cost before any of our work.
+ * - the minimal durable route: bare Fastify, the same path, and one prepared upsert of the device
+ *   with the same commit guarantee (SQLite: the same file, WAL, synchronous=NORMAL, committed before
+ *   the answer; PostgreSQL: the same server and database, synchronous_commit on). No authentication,
+ *   no validation, no access log: what a registration cannot cost less than on that database.
+ * - `PUT …` on bare Fastify answering `{"ok":true}` without a database: the very requests the
+ *   registration gets, to show what the load generator and Fastify cost before any of our work.
  *
- * Target: registration ≥ 50% of the trivial route's requests/s on SQLite, p99 ≤ 25 ms at that rate.
+ * Target: registration ≥ 60% of the minimal durable route's requests/s on each database, p99 ≤ 25 ms.
  *
  * Tokens are random 32 bytes, spread over the key space like real APNs tokens: counting tokens
- * would be inserted in index order (always into the last page of the token index) and flatter
- * SQLite. Requests are logged as in production. The targets run in rounds, in reverse order every
- * other round, so background load on a shared machine weighs on all of them alike; each target's
- * figures add up its rounds (p99: the worst round). The server's CPU time per request is measured
- * too: unlike requests/s it hardly depends on what else runs.
+ * would be inserted in index order and flatter both databases. Requests are logged as in
+ * production. The targets run in rounds, in reverse order every other round, so background load on
+ * a shared machine weighs on all of them alike; each target's figures add up its rounds (p99: the
+ * worst round). The server's CPU time per request is measured too (on PostgreSQL its backends'
+ * as well, from /proc: bench/pg-backend-cpu.ts): unlike requests/s it hardly depends on what else runs.
  *
  * The load generator runs in a child process so it does not share an event loop with the server
  * (on a 2-core machine it still shares the CPU: compare the rows, not absolute numbers).
  *
  * Options (env, bench-only): BENCH_SECONDS per target (default 10), BENCH_ROUNDS (default 2),
- * BENCH_CONNECTIONS (default 10), BENCH_WRITE=0 to skip writing docs/benchmarks.md,
- * BENCH_ONLY=registration to load only the SQLite route (for `--cpu-prof`: the profile then holds
- * nothing but the registration's work; prints the row, writes nothing).
+ * BENCH_CONNECTIONS (default 10), BENCH_DATABASES (default `sqlite,postgres`), BENCH_WRITE=0 to skip
+ * writing docs/benchmarks.md, BENCH_ONLY=registration to load only the SQLite registration route
+ * (for `--cpu-prof`: the profile then holds nothing but the registration's work; prints the row,
+ * writes nothing).
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -40,7 +42,9 @@ import { loadConfig } from '../src/config/index.ts';
 import { fail, problem } from '../src/domain/index.ts';
 import { buildApp, generateApiKey, hashApiKey } from '../src/http/index.ts';
 import { openStore } from '../src/store/index.ts';
-import { writeBenchSection } from './support.ts';
+import { minimalDurableRoute } from './api-minimal-route.ts';
+import { BackendCpu } from './pg-backend-cpu.ts';
+import { createBenchDatabase, writeBenchSection } from './support.ts';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const ROUNDS = Math.max(1, Number(process.env['BENCH_ROUNDS'] ?? 2));
@@ -109,15 +113,26 @@ interface Target {
   requests: number;
   seconds: number;
   cpuMicros: number;
+  databaseCpuMicros: number;
   p50Weighted: number;
   p99Worst: number;
   non2xx: number;
   errors: number;
 }
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'pk-bench-api-'));
-  const store = openStore({ url: `sqlite:${join(dir, 'bench.db')}`, secretKey: randomBytes(32) });
+interface Served {
+  readonly label: string;
+  readonly targets: Target[];
+  readonly databaseUrl: string | null;
+  close(): Promise<void>;
+}
+
+/** Our API on a store of `kind`, and the minimal durable route on the same database. */
+async function serveOn(kind: 'sqlite' | 'postgres', dir: string): Promise<Served> {
+  const database = kind === 'postgres' ? await createBenchDatabase() : null;
+  const file = join(dir, `${kind}.db`);
+  const url = database?.url ?? `sqlite:${file}`;
+  const store = openStore({ url, secretKey: randomBytes(32) });
   await store.migrate();
   const config = loadConfig({ env: {}, overrides: { dataDir: dir, rateLimitPerKey: 1_000_000 } });
   // Requests are logged as in production (serve's logger: info, redaction, synchronous writes),
@@ -146,60 +161,64 @@ async function main(): Promise<void> {
   if (!created.ok) throw new Error(JSON.stringify(created.error));
   const appId = created.value.id;
   const key = generateApiKey('server');
-  const stored = await store.keys.create({
-    appId,
-    scope: 'server',
-    prefix: key.displayPrefix,
-    sha256: key.sha256,
-  });
+  const stored = await store.keys.create({ appId, scope: 'server', prefix: key.displayPrefix, sha256: key.sha256 });
   if (!stored.ok) throw new Error(JSON.stringify(stored.error));
   const apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+  const minimal = await minimalDurableRoute(kind === 'postgres' ? { postgres: url } : { sqlite: file });
+  const name = kind === 'postgres' ? 'PostgreSQL' : 'SQLite';
+  return {
+    label: name,
+    databaseUrl: database?.url ?? null,
+    targets: [
+      target(`minimal durable PUT: bare Fastify + one prepared upsert (${name})`, { kind: 'register', url: minimal.url, appId, key: key.secret }),
+      target(`PUT /v1/apps/:app/devices/:token (${name})`, { kind: 'register', url: apiUrl, appId, key: key.secret }),
+    ],
+    async close() {
+      await app.close();
+      await minimal.close();
+      await store.close();
+      await database?.drop();
+    },
+  };
+}
 
-  const trivial = Fastify({ logger: false });
-  trivial.get('/trivial', async () => ({ ok: true }));
-  trivial.put('/v1/apps/:app/devices/:token', async () => ({ ok: true }));
-  const trivialUrl = await trivial.listen({ host: '127.0.0.1', port: 0 });
+function target(label: string, job: Omit<LoadJob, 'seconds'>): Target {
+  return { label, job, requests: 0, seconds: 0, cpuMicros: 0, databaseCpuMicros: 0, p50Weighted: 0, p99Worst: 0, non2xx: 0, errors: 0 };
+}
 
-  const target = (label: string, job: Omit<LoadJob, 'seconds'>): Target => ({
-    label,
-    job,
-    requests: 0,
-    seconds: 0,
-    cpuMicros: 0,
-    p50Weighted: 0,
-    p99Worst: 0,
-    non2xx: 0,
-    errors: 0,
-  });
-  const allTargets = [
-    target('GET /trivial (bare Fastify)', { kind: 'get', url: `${trivialUrl}/trivial` }),
-    target('PUT …/devices/:token, bare Fastify (same requests)', {
-      kind: 'register',
-      url: trivialUrl,
-      appId,
-      key: key.secret,
-    }),
-    target('PUT /v1/apps/:app/devices/:token (SQLite)', {
-      kind: 'register',
-      url: apiUrl,
-      appId,
-      key: key.secret,
-    }),
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'pk-bench-api-'));
+  const kinds = (process.env['BENCH_DATABASES'] ?? (ONLY_REGISTRATION ? 'sqlite' : 'sqlite,postgres'))
+    .split(',')
+    .filter((k): k is 'sqlite' | 'postgres' => k === 'sqlite' || k === 'postgres');
+  const served: Served[] = [];
+  for (const kind of kinds) served.push(await serveOn(kind, dir));
+  const bareServer = Fastify({ logger: false });
+  bareServer.put('/v1/apps/:app/devices/:token', async () => ({ ok: true }));
+  const bareUrl = await bareServer.listen({ host: '127.0.0.1', port: 0 });
+  const first = served[0]!.targets[0]!.job;
+  const bare = target('PUT …/devices/:token, bare Fastify, no database (same requests)', { ...first, url: bareUrl });
+  const groups: { served: Served | null; targets: Target[] }[] = [
+    ...(ONLY_REGISTRATION ? [] : [{ served: null, targets: [bare] }]),
+    ...served.map((s) => ({ served: s, targets: ONLY_REGISTRATION ? s.targets.slice(1) : s.targets })),
   ];
-  const targets = ONLY_REGISTRATION ? allTargets.slice(2) : allTargets;
+  const all = groups.flatMap((g) => g.targets.map((t) => ({ t, served: g.served })));
 
   const loadBefore = loadavg()[0]!;
-  for (const t of targets) await loadInChild({ ...t.job, seconds: WARMUP_SECONDS });
-  const devicesBefore = await store.devices.count(appId, { all: true });
+  for (const { t } of all) await loadInChild({ ...t.job, seconds: WARMUP_SECONDS });
   const seconds = SECONDS / ROUNDS;
   for (let round = 0; round < ROUNDS; round += 1) {
-    for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
-      process.stderr.write(
-        `round ${round + 1}/${ROUNDS}: ${t.label}, ${seconds}s, ${CONNECTIONS} connections…\n`,
-      );
+    for (const { t, served: s } of round % 2 === 0 ? all : [...all].reverse()) {
+      process.stderr.write(`round ${round + 1}/${ROUNDS}: ${t.label}, ${seconds}s, ${CONNECTIONS} connections…\n`);
+      const backends = s?.databaseUrl ? await BackendCpu.open(s.databaseUrl) : null;
+      await backends?.begin();
       const cpuBefore = process.cpuUsage();
       const result = await loadInChild({ ...t.job, seconds });
       const cpu = process.cpuUsage(cpuBefore);
+      if (backends !== null) {
+        t.databaseCpuMicros += (await backends.end()) * 1e6;
+        await backends.close();
+      }
       t.requests += result.requests.total;
       t.seconds += seconds;
       t.cpuMicros += cpu.user + cpu.system;
@@ -210,37 +229,33 @@ async function main(): Promise<void> {
     }
   }
   const loadAfter = loadavg()[0]!;
-  const devicesAfter = await store.devices.count(appId, { all: true });
-  const devices = devicesAfter - devicesBefore;
-
-  await app.close();
-  await trivial.close();
-  await store.close();
+  for (const s of served) await s.close();
+  await bareServer.close();
   rmSync(dir, { recursive: true, force: true });
 
-  const perSecond = (t: Target) => Math.round(t.requests / t.seconds);
-  const [get, bare, put] = allTargets as [Target, Target, Target];
-  const percent = (a: Target, b: Target) => `${((perSecond(a) / perSecond(b)) * 100).toFixed(1)}%`;
-  const rows = targets.map(
-    (t) =>
-      `| ${t.label} | ${perSecond(t).toLocaleString('en-US')} | ${Math.round(t.p50Weighted / Math.max(1, t.requests))} | ${t.p99Worst} | ${Math.round(t.cpuMicros / Math.max(1, t.requests))} | ${t.non2xx} | ${t.errors} |`,
+  const perSecond = (t: Target) => Math.round(t.requests / Math.max(1, t.seconds));
+  const perRequest = (micros: number, t: Target) => Math.round(micros / Math.max(1, t.requests));
+  const rows = all.map(
+    ({ t, served: s }) =>
+      `| ${t.label} | ${perSecond(t).toLocaleString('en-US')} | ${Math.round(t.p50Weighted / Math.max(1, t.requests))} | ${t.p99Worst} | ${perRequest(t.cpuMicros, t)} | ${s?.databaseUrl ? perRequest(t.databaseCpuMicros, t) : '–'} | ${t.non2xx} | ${t.errors} |`,
   );
   if (ONLY_REGISTRATION) {
-    // Warm-up included: what a profile of the whole process divides by.
-    console.log(`\n${rows.join('\n')}\nregistrations served in all: ${devicesAfter}\n`);
+    console.log(`\n${rows.join('\n')}\n`);
     return;
   }
+  const ratios = served.map((s) => {
+    const [minimal, registration] = s.targets as [Target, Target];
+    return `- ${s.label}: registration ÷ minimal durable route **${((perSecond(registration) / Math.max(1, perSecond(minimal))) * 100).toFixed(0)}%** (target ≥ 60%); registration p99 **${registration.p99Worst} ms** (target ≤ 25 ms)`;
+  });
   const table = [
     `${CONNECTIONS} connections, ${SECONDS} s per target in ${ROUNDS} rounds (order reversed every other round), after a ${WARMUP_SECONDS} s warm-up each; distinct random tokens, every registration a new device with an alias and a tag; requests logged as in production. Load generator (autocannon) in a child process. 1-minute load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after.`,
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z.`,
     '',
-    '| target | requests/s | p50 ms | p99 ms (worst round) | server CPU µs/request | non-2xx | errors |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| target | requests/s | p50 ms | p99 ms (worst round) | server process CPU µs/request | PostgreSQL backends CPU µs/request | non-2xx | errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    `- registration ÷ trivial GET: **${percent(put, get)}** (target ≥ 50%); registration p99: **${put.p99Worst} ms** (target ≤ 25 ms)`,
-    `- registration ÷ bare PUT with the same requests: **${percent(put, bare)}**; bare PUT ÷ trivial GET: ${percent(bare, get)} (what building distinct requests costs the load generator)`,
-    `- devices stored by the measured rounds: ${devices.toLocaleString('en-US')} for ${(put.requests - put.non2xx).toLocaleString('en-US')} 2xx answers counted (requests in flight when a round ends are stored but not counted)`,
+    ...ratios,
   ].join('\n');
   console.log(`\n${table}\n`);
   if (process.env['BENCH_WRITE'] !== '0') writeBenchSection('api', 'HTTP API', table);

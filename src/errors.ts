@@ -95,7 +95,6 @@ export const ERROR_CATALOGUE = {
     message: 'FCM did not answer in time; the message may or may not have been delivered.',
   },
   PK_ERR_FCM_CONNECTION: { status: 502, message: 'Could not reach FCM.' },
-  PK_ERR_FCM_PROTOCOL: { status: 502, message: 'FCM answered something that is not a valid FCM answer.' },
   PK_ERR_FCM_AUTH_FAILED: {
     status: 502,
     message: 'The OAuth token endpoint refused the service account or could not be reached.',

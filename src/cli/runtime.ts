@@ -135,6 +135,7 @@ export async function startRuntime(config: Config, options: { logger: Logger; wo
       work: options.work,
       batchSize: config.batchSize,
       workerConcurrency: config.workerConcurrency,
+      lastSuccessIntervalMs: config.lastSuccessIntervalHours * 3_600_000,
       maxRecipients: config.maxRecipientsPerRequest,
       invalidationRetentionDays: config.invalidationRetentionDays,
       notificationRetentionDays: config.notificationRetentionDays,

@@ -173,6 +173,13 @@ export const SETTINGS = {
     default: 1_000,
     description: 'Devices per fan-out batch job.',
   },
+  lastSuccessIntervalHours: {
+    env: 'PUSHKEEPER_LAST_SUCCESS_INTERVAL_HOURS',
+    type: { kind: 'number', min: 0, max: 24 * 30 },
+    default: 24,
+    description:
+      "How stale a device's lastSuccessAt may get: a push APNs accepted rewrites it only when it is older than this (0 = every accepted push). A daily broadcast then writes each device at most once a day.",
+  },
   shutdownTimeoutMs: {
     env: 'PUSHKEEPER_SHUTDOWN_TIMEOUT_MS',
     type: { kind: 'integer', min: 0, max: 600_000 },

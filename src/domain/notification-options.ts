@@ -15,6 +15,11 @@ export interface NotificationOptions {
   readonly collapseId?: string;
   /** Canonical lower-case UUID; generated when absent so retries reuse it. */
   readonly apnsId?: string;
+  /**
+   * Keep a row per device APNs accepted (an audit trail), not only the devices that did not get it.
+   * Off by default: the counts and the failures list need no row per delivered device.
+   */
+  readonly recordDeliveries?: boolean;
 }
 
 export interface NotificationOptionsInput {
@@ -23,6 +28,7 @@ export interface NotificationOptionsInput {
   readonly expiration?: unknown;
   readonly collapseId?: unknown;
   readonly apnsId?: unknown;
+  readonly recordDeliveries?: unknown;
 }
 
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -96,6 +102,7 @@ export function parseNotificationOptions(input: NotificationOptionsInput = {}): 
     expiration?: number;
     collapseId?: string;
     apnsId?: string;
+    recordDeliveries?: boolean;
   } = { pushType: pushTypeValue, priority };
   if (input.expiration !== undefined) {
     const parsed = parseExpiration(input.expiration);
@@ -111,6 +118,13 @@ export function parseNotificationOptions(input: NotificationOptionsInput = {}): 
     const parsed = parseApnsId(input.apnsId);
     if (!parsed.ok) return parsed;
     options.apnsId = parsed.value;
+  }
+  if (input.recordDeliveries !== undefined) {
+    if (typeof input.recordDeliveries !== 'boolean') {
+      return fail(problem('PK_ERR_VALIDATION', 'options.recordDeliveries must be true or false.', 'record-deliveries-not-boolean'));
+    }
+    // Stored only when on: the default leaves the options as they were.
+    if (input.recordDeliveries) options.recordDeliveries = true;
   }
   return ok(options);
 }

@@ -24,8 +24,11 @@ export interface PipelineOptions {
   /** Register the queue workers in this process. */
   readonly work: boolean;
   readonly batchSize?: number;
-  readonly outcomeChunk?: number;
+  /** Send jobs a worker takes per fetch from the queue (run one after the other). */
+  readonly sendJobsPerFetch?: number;
   readonly workerConcurrency?: number;
+  /** last_success_at is rewritten only when older than this; default one day. */
+  readonly lastSuccessIntervalMs?: number;
   readonly maxRecipients?: number;
   readonly sendRetryLimit?: number;
   readonly invalidationRetentionDays?: number;
@@ -88,11 +91,12 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       gateway,
       logger,
       webhooks,
-      outcomeChunk: options.outcomeChunk ?? 250,
+      successMarkIntervalMs: options.lastSuccessIntervalMs ?? 86_400_000,
       sendRetryLimit,
       ...(options.now ? { now: options.now } : {}),
     };
-    await queue.work<SendJob>(QUEUE.send, { concurrency: options.workerConcurrency ?? 4 }, async (jobs) => {
+    const sendWork = { concurrency: options.workerConcurrency ?? 4, batchSize: options.sendJobsPerFetch ?? 1 };
+    await queue.work<SendJob>(QUEUE.send, sendWork, async (jobs) => {
       for (const job of jobs) await runSendBatch(sendDeps, job);
     });
     await queue.work<WebhookJob>(QUEUE.webhook, { concurrency: 4 }, async (jobs) => {

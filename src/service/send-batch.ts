@@ -1,16 +1,18 @@
 /**
  * One send job: a page of devices of one notification, sent through the app's credentials to each
- * device's own environment, with every outcome recorded and the registry kept clean.
+ * device's own environment, the registry kept clean, and the batch committed once as a whole.
  *
- * Crash safety: at most `outcomeChunk` devices of a job are ever sent and not yet recorded; a job
- * that runs again skips the devices that already have an outcome. A crash therefore re-sends at
- * most `outcomeChunk` devices per running job, each with the same derived apns-id (docs/pipeline.md
- * states the bound). The job goes in parts of half that size, two at a time: while one part's
- * outcomes are written, the other's sends are in flight, so APNs is not left idle behind a write.
+ * Crash safety (docs/pipeline.md states the bound): the job is the checkpoint. A run sends its
+ * devices, then commits in one transaction its counts, the outcome rows that need one (rejections,
+ * invalidations, failures; deliveries too when the notification asks), the coarse last_success_at
+ * marks, and the batch's checkpoint keyed by the job's id. A run that dies before that commit is
+ * run again whole, so a crash re-sends at most the devices of the batches in flight, each with the
+ * same derived apns-id. A run commits only if the checkpoint is still what it read at its start, so
+ * a batch's counts land once even when two runs overlap (a queue handing a job out again).
  */
 import { type DeviceToken, type Environment, maskDeviceToken, otherEnvironment, type PushType, type SendResult } from '../domain/index.ts';
 import type { Job } from '../queue/contract.ts';
-import type { App, OutcomeInput, Store } from '../store/contract.ts';
+import type { App, BatchDevice, OutcomeInput, OutcomeKind, Store } from '../store/contract.ts';
 import { apnsIdFor } from './apns-id.ts';
 import { finishIfComplete } from './completion.ts';
 import type { ApnsGateway, DeliveryRoute, OutgoingNotification } from './gateway.ts';
@@ -23,8 +25,8 @@ export interface SendDeps {
   readonly gateway: ApnsGateway;
   readonly logger: ServiceLogger;
   readonly webhooks: WebhookNotifier;
-  /** Devices sent between two outcome checkpoints: the crash re-send bound. */
-  readonly outcomeChunk: number;
+  /** A device's last_success_at is rewritten only when older than this (config lastSuccessIntervalHours). */
+  readonly successMarkIntervalMs: number;
   /** The send queue's retry limit: on the last attempt, retryable results become `failed` outcomes. */
   readonly sendRetryLimit: number;
   readonly now?: () => Date;
@@ -56,11 +58,26 @@ interface Retryable {
   readonly reason: string;
 }
 
-/** What one part of the job produced, recorded as soon as the part is done. */
+/** What the job's parts produced, committed once when they are all done. */
 interface Part {
-  /** Accepted ones also mark their device's last_success_at when recorded. */
+  /** Rows to store: every outcome but `accepted`, and `accepted` too when deliveries are recorded. */
   readonly outcomes: OutcomeInput[];
+  readonly counts: Record<OutcomeKind, number>;
+  /** Devices APNs accepted: their last_success_at marks. */
+  readonly succeeded: DeviceToken[];
+  readonly recordDeliveries: boolean;
   readonly retryable: Retryable[];
+}
+
+function note(part: Part, outcome: OutcomeInput): void {
+  part.counts[outcome.outcome] += 1;
+  part.outcomes.push(outcome);
+}
+
+function accepted(part: Part, token: DeviceToken, apnsId: string): void {
+  part.counts.accepted += 1;
+  part.succeeded.push(token);
+  if (part.recordDeliveries) part.outcomes.push({ token, outcome: 'accepted', apnsId });
 }
 
 function now(deps: SendDeps): Date {
@@ -89,7 +106,7 @@ async function invalidate(ctx: Context, part: Part, token: DeviceToken, reason: 
     deps.logger.info({ appId: app.id, token: maskDeviceToken(token), reason }, 'kept token: registered again after APNs reported it');
   }
   const removed = outcome === 'removed' || outcome === 'already-removed';
-  part.outcomes.push({ token, outcome: removed ? 'invalidated' : 'rejected', reason, apnsId });
+  note(part, { token, outcome: removed ? 'invalidated' : 'rejected', reason, apnsId });
 }
 
 const CREDENTIAL_FAILURES: ReadonlySet<string> = new Set(['PK_ERR_APNS_CREDENTIALS_UNHEALTHY', 'PK_ERR_CREDENTIALS_INVALID']);
@@ -103,7 +120,7 @@ async function markCredentialsUnhealthy(ctx: Context, reason: string): Promise<v
 async function apply(ctx: Context, part: Part, device: Device, result: SendResult, allowEnvironmentRetry: boolean): Promise<Device | null> {
   const { token } = device;
   if (result.kind === 'accepted') {
-    part.outcomes.push({ token, outcome: 'accepted', apnsId: result.apnsId });
+    accepted(part, token, result.apnsId);
     return null;
   }
   if (result.kind === 'failed') {
@@ -133,7 +150,7 @@ async function apply(ctx: Context, part: Part, device: Device, result: SendResul
       return null;
     case 'permanent':
       if (result.scope === 'device') {
-        part.outcomes.push({ token, outcome: 'rejected', reason: result.reason, apnsId: result.apnsId });
+        note(part, { token, outcome: 'rejected', reason: result.reason, apnsId: result.apnsId });
       } else {
         ctx.stop ??= { failureReason: `APNs rejected the notification: ${result.reason}` };
       }
@@ -164,8 +181,8 @@ async function sendPart(ctx: Context, part: Part, devices: readonly Device[]): P
       const device = list[index]!;
       const result = results[index]!;
       if (result.kind === 'accepted') {
-        // The common case, kept free of promises: one outcome (it also marks the device's success).
-        part.outcomes.push({ token: device.token, outcome: 'accepted', apnsId: result.apnsId });
+        // The common case, kept free of promises: a count and a success mark.
+        accepted(part, device.token, result.apnsId);
         continue;
       }
       const other = await apply(ctx, part, device, result, true);
@@ -191,10 +208,15 @@ async function sendPart(ctx: Context, part: Part, devices: readonly Device[]): P
   }
 }
 
-/** Parts of a job in flight at once; each is `outcomeChunk / PARTS_IN_FLIGHT` devices. */
+/**
+ * Devices per call to the gateway, and parts in flight at once: a job of thousands of devices is
+ * sent as a few parts, so that an aborted job stops between parts and APNs never waits on the tail
+ * of one part (the next is already in flight).
+ */
+const PART_SIZE = 500;
 const PARTS_IN_FLIGHT = 2;
 
-type SendOptions = { pushType: PushType; priority: 1 | 5 | 10; expiration?: number; collapseId?: string };
+type SendOptions = { pushType: PushType; priority: 1 | 5 | 10; expiration?: number; collapseId?: string; recordDeliveries?: boolean };
 
 /** Builds each device's notification from the fields every device shares (one object per device). */
 function outgoingFor(notificationId: string, options: SendOptions, payload: Buffer): (token: DeviceToken) => OutgoingNotification {
@@ -239,50 +261,67 @@ export async function runSendBatch(deps: SendDeps, job: Job<SendJob>): Promise<v
     retryable: [],
     stop: null,
   };
-  // A job delivered for the first time has run nowhere before, and its page is in no other job, so
-  // none of its devices can have an outcome yet: the look-up is for jobs that run again.
-  const devices = sendJobDevices(job.data);
-  const recorded =
-    job.firstDelivery === true ? null : await deps.store.notifications.recordedTokens(appId, notificationId, devices.map((d) => d.token));
-  const todo = recorded === null || recorded.size === 0 ? devices : devices.filter((d) => !recorded.has(d.token));
+  // A job delivered for the first time has run nowhere before, so it has no checkpoint: the
+  // look-up is for jobs that run again (a retry, a crash, a worker taken over).
+  const checkpoint =
+    job.firstDelivery === true ? null : await deps.store.notifications.batchCheckpoint(appId, notificationId, job.id);
+  const after = checkpoint?.commits ?? 0;
+  if (checkpoint !== null && after > 0 && checkpoint.remaining.length === 0) {
+    await finishIfComplete(deps.store, appId, notificationId, deps.logger); // done by an earlier run
+    return;
+  }
+  const todo: readonly Device[] = after > 0 ? checkpoint!.remaining : sendJobDevices(job.data);
   const lastAttempt = job.retryCount >= deps.sendRetryLimit;
-  /** Sends one part, then records what it produced: outcomes and counts, then success marks. */
-  const sendAndRecord = async (devices: readonly Device[]): Promise<void> => {
-    const part: Part = { outcomes: [], retryable: [] };
-    await sendPart(ctx, part, devices);
-    if (lastAttempt) {
-      for (const { device, reason } of part.retryable) {
-        part.outcomes.push({ token: device.token, outcome: 'failed', reason, apnsId: apnsIdFor(notificationId, device.token) });
-      }
-    } else {
-      ctx.retryable.push(...part.retryable);
-    }
-    // Outcomes, counts and the accepted devices' last_success_at in one transaction: one commit.
-    if (part.outcomes.length > 0) {
-      await deps.store.notifications.recordOutcomes(appId, notificationId, part.outcomes, { successAt: now(deps) });
-    }
+  const part: Part = {
+    outcomes: [],
+    counts: { accepted: 0, rejected: 0, failed: 0, invalidated: 0 },
+    succeeded: [],
+    recordDeliveries: options.recordDeliveries === true,
+    retryable: [],
   };
-  // Never more than `outcomeChunk` devices sent and not yet recorded: PARTS_IN_FLIGHT parts of
-  // `outcomeChunk / PARTS_IN_FLIGHT`, a new one started only when one is recorded.
-  const partSize = Math.max(1, Math.ceil(deps.outcomeChunk / PARTS_IN_FLIGHT));
   const running = new Set<Promise<void>>();
   let failure: { readonly error: unknown } | undefined;
-  for (let start = 0; start < todo.length && !ctx.stop && !failure && !job.signal.aborted; start += partSize) {
-    const part: Promise<void> = sendAndRecord(todo.slice(start, start + partSize)).then(
+  for (let start = 0; start < todo.length && !ctx.stop && !failure && !job.signal.aborted; start += PART_SIZE) {
+    const sending: Promise<void> = sendPart(ctx, part, todo.slice(start, start + PART_SIZE)).then(
       () => {
-        running.delete(part);
+        running.delete(sending);
       },
       (error: unknown) => {
-        running.delete(part);
+        running.delete(sending);
         failure ??= { error };
       },
     );
-    running.add(part);
+    running.add(sending);
     while (running.size >= PARTS_IN_FLIGHT) await Promise.race(running);
   }
   await Promise.all(running);
+  // Nothing committed: the next run sends the whole batch again (the bound in docs/pipeline.md).
   if (failure) throw failure.error;
-  if (job.signal.aborted && !ctx.stop) throw new RetryableSendError('send batch aborted; it resumes from its last checkpoint');
+  if (job.signal.aborted && !ctx.stop) throw new RetryableSendError('send batch aborted; it runs again from its checkpoint');
+  let remaining: BatchDevice[] = [];
+  if (lastAttempt) {
+    for (const { device, reason } of part.retryable) {
+      note(part, { token: device.token, outcome: 'failed', reason, apnsId: apnsIdFor(notificationId, device.token) });
+    }
+  } else {
+    remaining = part.retryable.map((r) => r.device);
+  }
+  const at = now(deps);
+  const committed = await deps.store.notifications.commitBatch(appId, notificationId, {
+    batch: job.id,
+    after,
+    counts: part.counts,
+    outcomes: part.outcomes,
+    succeeded: part.succeeded,
+    successAt: at,
+    successMaxAgeMs: deps.successMarkIntervalMs,
+    remaining,
+  });
+  if (!committed) {
+    // Another run of this job committed first (or the notification is gone): its counts stand.
+    deps.logger.info({ appId, notificationId, jobId: job.id }, 'send batch already committed by another run');
+    return;
+  }
   if (ctx.stop) {
     const failed = await deps.store.notifications.transition(appId, notificationId, ['sending', 'queued'], 'failed', {
       failureReason: ctx.stop.failureReason,
@@ -290,9 +329,9 @@ export async function runSendBatch(deps: SendDeps, job: Job<SendJob>): Promise<v
     if (failed) deps.logger.warn({ appId, notificationId, reason: ctx.stop.failureReason }, 'notification failed');
     return;
   }
-  if (ctx.retryable.length > 0) {
+  if (remaining.length > 0) {
     throw new RetryableSendError(
-      `${ctx.retryable.length} device(s) to retry: ${[...new Set(ctx.retryable.map((r) => r.reason))].join(', ')}`,
+      `${remaining.length} device(s) to retry: ${[...new Set(part.retryable.map((r) => r.reason))].join(', ')}`,
     );
   }
   await finishIfComplete(deps.store, appId, notificationId, deps.logger);

@@ -73,9 +73,12 @@ export class AudienceStatements {
 
   constructor(bytesAsHex: BytesAsHex) {
     this.bytesAsHex = bytesAsHex;
-    this.all = new CompiledStatement((db, slot) => pageQuery(db, bytesAsHex, slot(0), slot(1), slot(2)));
-    this.alias = new CompiledStatement((db, slot) =>
-      pageQuery(db, bytesAsHex, slot(0), slot(1), slot(2)).where('d.alias', '=', slot(3)),
+    this.all = new CompiledStatement((db, slot) => pageQuery(db, bytesAsHex, slot(0), slot(1), slot(2)), {
+      prepare: true,
+    });
+    this.alias = new CompiledStatement(
+      (db, slot) => pageQuery(db, bytesAsHex, slot(0), slot(1), slot(2)).where('d.alias', '=', slot(3)),
+      { prepare: true },
     );
   }
 }

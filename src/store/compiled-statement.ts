@@ -12,6 +12,13 @@
 import { type Compilable, CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 
+/**
+ * Leads the SQL text of a statement the PostgreSQL pool prepares once per connection (a named
+ * statement, open-postgres.ts): a hot statement of fixed text skips parsing and planning on every
+ * run after the first. A comment, so every other database runs the text as it is.
+ */
+export const PREPARE_MARKER = '/*pk:prepare*/';
+
 /** A placeholder: an object Kysely passes through as an opaque parameter value. */
 interface Slot {
   readonly slot: number;
@@ -28,15 +35,18 @@ type Builder = (db: Kysely<Database>, slot: (index: number) => never) => Compila
 
 export class CompiledStatement<Values extends readonly unknown[]> {
   readonly #build: Builder;
+  readonly #prepare: boolean;
   /** Compiled on first use: the SQL text depends on the database's dialect. */
   #compiled: Compiled | undefined;
 
   /**
    * `build` receives `slot(i)`, to be used wherever `values[i]` goes (a value may be used twice).
    * One instance serves one database: it keeps the SQL of the dialect it was first run on.
+   * `prepare`: a statement run per page or per batch, worth a prepared statement (PREPARE_MARKER).
    */
-  constructor(build: Builder) {
+  constructor(build: Builder, options: { readonly prepare?: boolean } = {}) {
     this.#build = build;
+    this.#prepare = options.prepare ?? false;
   }
 
   /** Runs the statement on `db` (a transaction or the database) with `values` in the slots. */
@@ -66,6 +76,6 @@ export class CompiledStatement<Values extends readonly unknown[]> {
       constants.push(parameter);
       return ~(constants.length - 1);
     });
-    return { sql: query.sql, sources, constants };
+    return { sql: this.#prepare ? `${PREPARE_MARKER} ${query.sql}` : query.sql, sources, constants };
   }
 }

@@ -44,6 +44,11 @@ export interface StoreCapabilities {
    * it holds. A pooled server (PostgreSQL) runs them in parallel instead.
    */
   readonly groupCommit: boolean;
+  /**
+   * Data-modifying statements in WITH (PostgreSQL): a send batch's commit, which writes four tables
+   * on one condition, is one statement. Without it (SQLite) it is one transaction of several.
+   */
+  readonly writableCte: boolean;
   /** How many bind parameters one statement may carry (we stay well below it). */
   readonly maxBindParameters: number;
   /**

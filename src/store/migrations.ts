@@ -386,6 +386,32 @@ function outcomesWithoutForeignKey(caps: StoreCapabilities): Migration {
   };
 }
 
+/**
+ * Send batches checkpoint as a whole (docs/pipeline.md): one row per send job that committed, keyed
+ * by the job's derived id, instead of an outcome row per device. The row is what makes a batch's
+ * counts land once however often its job runs: a run commits only if the row still says what it
+ * read at its start (`commits`). `remaining` holds the devices a later run must still send (APNs
+ * 429/5xx, transport failures), JSON; null once the batch is complete. The foreign key's check is
+ * one per batch, not per device, and its cascade removes the rows with their notification.
+ */
+function notificationBatches(caps: StoreCapabilities): Migration {
+  return {
+    async up(db: AnyDb) {
+      await db.schema
+        .createTable('notification_batches')
+        .addColumn('notification_id', 'text', (c) =>
+          c.notNull().references('notifications.id').onDelete('cascade'),
+        )
+        .addColumn('batch', 'text', (c) => c.notNull())
+        .addColumn('commits', 'integer', (c) => c.notNull())
+        .addColumn('remaining', 'text')
+        .addColumn('committed_at', caps.bigIntType, (c) => c.notNull())
+        .addPrimaryKeyConstraint('notification_batches_pk', ['notification_id', 'batch'])
+        .execute();
+    },
+  };
+}
+
 export function storeMigrations(caps: StoreCapabilities): Record<string, Migration> {
   return {
     '0001_initial_schema': initialSchema(caps),
@@ -393,6 +419,7 @@ export function storeMigrations(caps: StoreCapabilities): Record<string, Migrati
     '0003_narrow_device_keys': narrowDeviceKeys(caps),
     '0004_notification_count_shards': notificationCountShards(caps),
     '0005_outcomes_without_foreign_key': outcomesWithoutForeignKey(caps),
+    '0009_notification_batches': notificationBatches(caps),
   };
 }
 

@@ -10,6 +10,8 @@ import { appExists, appNotFound } from './app-exists.ts';
 import { CompiledStatement } from './compiled-statement.ts';
 import type { StoreCapabilities } from './connection.ts';
 import type {
+  BatchCheckpoint,
+  BatchCommit,
   CancelResult,
   CreateNotificationInput,
   CreateNotificationResult,
@@ -24,6 +26,7 @@ import type {
 } from './contract.ts';
 import { FINAL_NOTIFICATION_STATUSES } from './contract.ts';
 import { decodeCursor, encodeCursor, parseLimit } from './cursor.ts';
+import { COUNT_SHARDS, commitBatchInOneStatement, encodeRemaining, readBatchCheckpoint } from './batch-checkpoints.ts';
 import { markDevicesSucceeded } from './device-success.ts';
 import { paddedSize } from './sized-statements.ts';
 import { newId } from './ids.ts';
@@ -49,11 +52,6 @@ interface ShardCounts {
 
 const NO_SHARD_COUNTS: ShardCounts = { accepted: 0, rejected: 0, failed: 0, invalidated: 0 };
 
-/**
- * Shard rows per notification. Concurrent outcome chunks pick one at random, so a handful of send
- * jobs rarely wait on one another; reading sums at most this many rows.
- */
-const COUNT_SHARDS = 16;
 
 function toNotification(
   row: Selectable<NotificationsTable>,
@@ -101,6 +99,24 @@ function page<T>(rows: readonly T[], limit: number, cursorOf: (last: T) => strin
   return { items, nextCursor: more ? cursorOf(items.at(-1)!) : null };
 }
 
+/**
+ * The outcomes grouped by kind, first outcome per token winning (within a call as across calls, by
+ * the table's key), so that each statement's inserted rows are the count of its kind.
+ */
+function outcomesByKind(outcomes: readonly OutcomeInput[]): Map<OutcomeKind, OutcomeInput[]> {
+  const seen = new Set<string>();
+  const byKind = new Map<OutcomeKind, OutcomeInput[]>();
+  for (const outcome of outcomes) {
+    if (!OUTCOME_KINDS.includes(outcome.outcome)) throw new RangeError(`Unknown outcome ${String(outcome.outcome)}`);
+    if (seen.has(outcome.token)) continue;
+    seen.add(outcome.token);
+    const list = byKind.get(outcome.outcome);
+    if (list === undefined) byKind.set(outcome.outcome, [outcome]);
+    else list.push(outcome);
+  }
+  return byKind;
+}
+
 /** Notifications looked up per purge query, and outcome rows deleted per transaction. */
 const PURGE_NOTIFICATIONS = 100;
 const PURGE_OUTCOMES = 10_000;
@@ -138,10 +154,12 @@ export class SqlNotificationStore implements NotificationStore {
   );
 
   readonly #rowLocks: boolean;
+  readonly #writableCte: boolean;
 
-  constructor(db: Kysely<Database>, capabilities: Pick<StoreCapabilities, 'rowLocks'>) {
+  constructor(db: Kysely<Database>, capabilities: Pick<StoreCapabilities, 'rowLocks' | 'writableCte'>) {
     this.#db = db;
     this.#rowLocks = capabilities.rowLocks;
+    this.#writableCte = capabilities.writableCte;
     this.#owned = new CompiledStatement((db, slot) => {
       const owned = db
         .selectFrom('notifications')
@@ -359,41 +377,11 @@ export class SqlNotificationStore implements NotificationStore {
     options: { readonly successAt?: Date } = {},
   ): Promise<number> {
     if (outcomes.length === 0) return 0;
-    // First outcome per token wins, within a call as across calls; then one statement per kind,
-    // so that the rows a statement inserted are the count to add to that kind.
-    const seen = new Set<string>();
-    const byKind = new Map<OutcomeKind, OutcomeInput[]>();
-    for (const outcome of outcomes) {
-      if (!OUTCOME_KINDS.includes(outcome.outcome))
-        throw new RangeError(`Unknown outcome ${String(outcome.outcome)}`);
-      if (seen.has(outcome.token)) continue;
-      seen.add(outcome.token);
-      const list = byKind.get(outcome.outcome);
-      if (list === undefined) byKind.set(outcome.outcome, [outcome]);
-      else list.push(outcome);
-    }
-    const now = Date.now();
+    const byKind = outcomesByKind(outcomes);
     return this.#db.transaction().execute(async (trx) => {
       // Another app's (or no) notification: nothing is written.
       if ((await this.#owned.execute(trx, [appId, id])).length === 0) return 0;
-      const added: Record<OutcomeKind, number> = { accepted: 0, rejected: 0, failed: 0, invalidated: 0 };
-      for (const [kind, list] of byKind) {
-        for (const part of chunks(list, MAX_OUTCOME_ROWS)) {
-          const size = paddedSize(part.length);
-          const values: unknown[] = [id, kind];
-          for (let i = 0; i < size; i += 1) {
-            // Padding repeats the last row: ON CONFLICT DO NOTHING inserts it once.
-            const outcome = part[Math.min(i, part.length - 1)]!;
-            values.push(
-              outcome.token,
-              outcome.reason ?? null,
-              outcome.apnsId ?? null,
-              outcome.at ? toMs(outcome.at) : now,
-            );
-          }
-          added[kind] += (await this.#insertOutcomes(size).execute(trx, values)).length;
-        }
-      }
+      const added = await this.#insertOutcomeRows(trx, id, byKind);
       if (options.successAt !== undefined) {
         const accepted = byKind.get('accepted');
         if (accepted !== undefined) {
@@ -405,19 +393,85 @@ export class SqlNotificationStore implements NotificationStore {
           );
         }
       }
-      const total = added.accepted + added.rejected + added.failed + added.invalidated;
-      if (total > 0) {
-        await this.#addCounts.execute(trx, [
-          id,
-          Math.floor(Math.random() * COUNT_SHARDS),
-          added.accepted,
-          added.rejected,
-          added.failed,
-          added.invalidated,
-        ]);
-      }
-      return total;
+      await this.#addToCounts(trx, id, added);
+      return added.accepted + added.rejected + added.failed + added.invalidated;
     });
+  }
+
+  async batchCheckpoint(appId: string, id: string, batch: string): Promise<BatchCheckpoint> {
+    return readBatchCheckpoint(this.#db, appId, id, batch);
+  }
+
+  async commitBatch(appId: string, id: string, commit: BatchCommit): Promise<boolean> {
+    if (this.#writableCte) return commitBatchInOneStatement(this.#db, appId, id, commit);
+    // The same steps as the one statement (batch-checkpoints.ts), in one transaction.
+    const atMs = toMs(commit.successAt);
+    return this.#db.transaction().execute(async (trx) => {
+      if ((await this.#owned.execute(trx, [appId, id])).length === 0) return false;
+      const applied = await trx
+        .insertInto('notification_batches')
+        .values({
+          notification_id: id,
+          batch: commit.batch,
+          commits: commit.after + 1,
+          remaining: encodeRemaining(commit.remaining),
+          committed_at: atMs,
+        })
+        .onConflict((conflict) =>
+          conflict
+            .columns(['notification_id', 'batch'])
+            .doUpdateSet((eb) => ({
+              commits: eb.ref('excluded.commits'),
+              remaining: eb.ref('excluded.remaining'),
+              committed_at: eb.ref('excluded.committed_at'),
+            }))
+            .where('notification_batches.commits', '=', commit.after),
+        )
+        .returning('commits')
+        .executeTakeFirst();
+      if (applied === undefined) return false;
+      await this.#insertOutcomeRows(trx, id, outcomesByKind(commit.outcomes));
+      if (commit.succeeded.length > 0) {
+        await markDevicesSucceeded(trx, appId, commit.succeeded, atMs, atMs - commit.successMaxAgeMs);
+      }
+      await this.#addToCounts(trx, id, commit.counts);
+      return true;
+    });
+  }
+
+  /** Inserts the outcome rows, one statement per kind and size; answers how many of each were new. */
+  async #insertOutcomeRows(
+    trx: Kysely<Database>,
+    id: string,
+    byKind: ReadonlyMap<OutcomeKind, readonly OutcomeInput[]>,
+  ): Promise<Record<OutcomeKind, number>> {
+    const now = Date.now();
+    const added: Record<OutcomeKind, number> = { accepted: 0, rejected: 0, failed: 0, invalidated: 0 };
+    for (const [kind, list] of byKind) {
+      for (const part of chunks(list, MAX_OUTCOME_ROWS)) {
+        const size = paddedSize(part.length);
+        const values: unknown[] = [id, kind];
+        for (let i = 0; i < size; i += 1) {
+          // Padding repeats the last row: ON CONFLICT DO NOTHING inserts it once.
+          const outcome = part[Math.min(i, part.length - 1)]!;
+          values.push(outcome.token, outcome.reason ?? null, outcome.apnsId ?? null, outcome.at ? toMs(outcome.at) : now);
+        }
+        added[kind] += (await this.#insertOutcomes(size).execute(trx, values)).length;
+      }
+    }
+    return added;
+  }
+
+  async #addToCounts(trx: Kysely<Database>, id: string, counts: Readonly<Record<OutcomeKind, number>>): Promise<void> {
+    if (counts.accepted + counts.rejected + counts.failed + counts.invalidated === 0) return;
+    await this.#addCounts.execute(trx, [
+      id,
+      Math.floor(Math.random() * COUNT_SHARDS),
+      counts.accepted,
+      counts.rejected,
+      counts.failed,
+      counts.invalidated,
+    ]);
   }
 
   /** INSERT of `size` outcome rows of one kind; slots: [notification id, kind, then 4 per row]. */

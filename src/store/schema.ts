@@ -116,6 +116,18 @@ export interface NotificationCountsTable {
   invalidated: number;
 }
 
+/** One committed send batch (migration 0009): the checkpoint that replaces a row per device. */
+export interface NotificationBatchesTable {
+  notification_id: string;
+  /** The send job's id, derived from (notification, page). */
+  batch: string;
+  /** Runs of the batch that committed; a run commits only if this is still what it read. */
+  commits: number;
+  /** JSON [token, environment letter] pairs a later run must still send; null when complete. */
+  remaining: string | null;
+  committed_at: number;
+}
+
 export interface InvalidationsTable {
   id: Generated<number>;
   app_id: string;
@@ -150,6 +162,7 @@ export interface Database {
   notifications: NotificationsTable;
   notification_outcomes: NotificationOutcomesTable;
   notification_counts: NotificationCountsTable;
+  notification_batches: NotificationBatchesTable;
   invalidations: InvalidationsTable;
   feedback_polls: FeedbackPollsTable;
   feedback_poll_claims: FeedbackPollClaimsTable;

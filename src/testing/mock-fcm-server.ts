@@ -30,7 +30,14 @@ import type {
   RecordedFcmMessage,
   RecordedFcmRejection,
 } from './mock-fcm-types.ts';
-import { checkSendRequest, fcmError, frontEndError, type RpcError } from './mock-fcm-validation.ts';
+import {
+  checkSendRequest,
+  fcmError,
+  frontEndError,
+  permissionDenied,
+  type RpcError,
+  unauthenticated,
+} from './mock-fcm-validation.ts';
 import { createTestPki } from './test-pki.ts';
 
 type Request = http2.Http2ServerRequest;
@@ -52,34 +59,6 @@ export const MOCK_FCM_SERVER_NAMES: readonly string[] = [
   'fcm.googleapis.com',
   'oauth2.googleapis.com',
 ];
-
-function unauthenticated(reason: string): RpcError {
-  return frontEndError(
-    401,
-    'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
-    {
-      '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
-      reason,
-      domain: 'googleapis.com',
-      metadata: { service: 'fcm.googleapis.com' },
-    },
-    'UNAUTHENTICATED',
-  );
-}
-
-function permissionDenied(reason: string, message: string): RpcError {
-  return frontEndError(
-    403,
-    message,
-    {
-      '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
-      reason,
-      domain: 'googleapis.com',
-      metadata: { service: 'fcm.googleapis.com' },
-    },
-    'PERMISSION_DENIED',
-  );
-}
 
 class MockFcmServerImpl implements MockFcmServer {
   readonly url: string;

@@ -55,6 +55,35 @@ export function frontEndError(
   };
 }
 
+/** The front end's 401: no FcmError, an ErrorInfo reason (Google's generic API error shape). */
+export function unauthenticated(reason: string): RpcError {
+  return frontEndError(
+    401,
+    'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
+    {
+      '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+      reason,
+      domain: 'googleapis.com',
+      metadata: { service: 'fcm.googleapis.com' },
+    },
+    'UNAUTHENTICATED',
+  );
+}
+
+export function permissionDenied(reason: string, message: string): RpcError {
+  return frontEndError(
+    403,
+    message,
+    {
+      '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+      reason,
+      domain: 'googleapis.com',
+      metadata: { service: 'fcm.googleapis.com' },
+    },
+    'PERMISSION_DENIED',
+  );
+}
+
 function badRequest(field: string, message: string): RpcError {
   return frontEndError(
     400,

@@ -66,7 +66,13 @@ export async function createPostgresDatabase(): Promise<{ url: string; drop(): P
 
 export async function startHarness(
   backend: Backend,
-  options: { batchSize?: number; outcomeChunk?: number; webhook?: { url: string; secret: string }; sendRetryLimit?: number } = {},
+  options: {
+    batchSize?: number;
+    webhook?: { url: string; secret: string };
+    sendRetryLimit?: number;
+    lastSuccessIntervalMs?: number;
+    now?: () => Date;
+  } = {},
 ): Promise<Harness> {
   const cleanups: (() => Promise<void> | void)[] = [];
   const logs: LogLine[] = [];
@@ -113,7 +119,8 @@ export async function startHarness(
     logger,
     work: true,
     batchSize: options.batchSize ?? 100,
-    outcomeChunk: options.outcomeChunk ?? 50,
+    ...(options.lastSuccessIntervalMs === undefined ? {} : { lastSuccessIntervalMs: options.lastSuccessIntervalMs }),
+    ...(options.now === undefined ? {} : { now: options.now }),
     sendRetryLimit: options.sendRetryLimit ?? 2,
   });
   const created = await store.apps.create({

@@ -191,6 +191,7 @@ describe.each<Backend>(['sqlite', 'postgres'])('push pipeline on %s', (backend) 
       { audience: { alias: 'i' }, payload: alert, options: { pushType: 'background', priority: 10 } },
       { audience: { alias: 'i' }, payload: alert, options: { collapseId: 'x'.repeat(65) } },
       { audience: { tokens: ['nope'] }, payload: alert },
+      { audience: { alias: 'i' }, payload: alert, options: { recordDeliveries: 'yes' } },
     ]) {
       const result = await h.pipeline.push.accept(h.app.id, request);
       codes.push(result.ok ? 'ok' : result.error.code);
@@ -201,13 +202,14 @@ describe.each<Backend>(['sqlite', 'postgres'])('push pipeline on %s', (backend) 
       'PK_ERR_PRIORITY_NOT_ALLOWED',
       'PK_ERR_COLLAPSE_ID_INVALID',
       'PK_ERR_TOKEN_INVALID',
+      'PK_ERR_VALIDATION',
     ]);
     const listed = await h.store.notifications.list(h.app.id);
     expect(listed.ok && listed.value.items).toHaveLength(1);
   });
 
   it('broadcasts to 100,000 (SQLite) / 20,000 (PostgreSQL) with 1% unregistered: counts add up exactly and those devices are removed', async () => {
-    harness = await startHarness(backend, { batchSize: 500, outcomeChunk: 250 });
+    harness = await startHarness(backend, { batchSize: 500 });
     const h = harness;
     // 100,000 devices on the embedded store; a fifth of it on PostgreSQL keeps CI's time in bounds.
     const count = backend === 'sqlite' ? 100_000 : 20_000;

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceToken } from '../../src/domain/index.ts';
 import { isPushkeeperError } from '../../src/errors.ts';
+import { batchCheckpointTests } from './conformance-batches.ts';
 import type {
   AudiencePage,
   Device,
@@ -65,6 +66,7 @@ export const STORE_MIGRATIONS = [
   '0003_narrow_device_keys',
   '0004_notification_count_shards',
   '0005_outcomes_without_foreign_key',
+  '0009_notification_batches',
 ];
 
 export function runStoreConformance(name: string, makeHarness: () => Promise<StoreHarness>): void {
@@ -1104,6 +1106,10 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         } while (cursor);
         expect(listed).toEqual(ids);
       });
+    });
+
+    describe('send-batch checkpoints', () => {
+      batchCheckpointTests({ store: () => store, newApp: () => newApp(), token });
     });
 
     describe('feedback polls', () => {

@@ -11,11 +11,11 @@ export {
   FCM_ORIGIN,
   type FcmAuth,
   type FcmBatchResult,
-  FcmClient,
   type FcmClientOptions,
   type FcmClientStats,
   type FcmRetryOptions,
   type FcmSendRequest,
   prepareFcmMessage,
-} from './client.ts';
+} from './client-types.ts';
+export { FcmClient } from './client.ts';
 export type { FcmConnectionFactory, FcmPoolStats } from './pool.ts';

@@ -1,5 +1,5 @@
 /** Store contract: notifications and per-device outcomes (see ../contract.ts for the conventions). */
-import type { Audience, DeviceToken, Result } from '../../domain/index.ts';
+import type { Audience, DeviceToken, Environment, Result } from '../../domain/index.ts';
 import type { Page, PageRequest } from './paging.ts';
 
 export type NotificationStatus = 'queued' | 'sending' | 'done' | 'failed' | 'cancelled';
@@ -75,6 +75,40 @@ export interface Outcome {
   readonly at: Date;
 }
 
+/** A device of a send batch, as a later run of the batch needs it. */
+export interface BatchDevice {
+  readonly token: DeviceToken;
+  readonly environment: Environment;
+}
+
+/** What earlier runs of one send batch committed. */
+export interface BatchCheckpoint {
+  /** How many runs of the batch committed; 0 when none did (send every device of the batch). */
+  readonly commits: number;
+  /** After a commit: the devices a later run must still send; empty once the batch is complete. */
+  readonly remaining: readonly BatchDevice[];
+}
+
+export type BatchCounts = Readonly<Record<OutcomeKind, number>>;
+
+/** One run of a send batch, committed at once (NotificationStore.commitBatch). */
+export interface BatchCommit {
+  /** The batch's identity: its send job's id, derived from (notification, page). */
+  readonly batch: string;
+  /** The checkpoint's `commits` this run started from (0 for a first run): the commit applies only if it is unchanged. */
+  readonly after: number;
+  /** What this run decided, added to the notification's counts. */
+  readonly counts: BatchCounts;
+  /** Rows of the outcomes table: every outcome but `accepted`, and `accepted` ones too when the notification records deliveries. */
+  readonly outcomes: readonly OutcomeInput[];
+  /** Devices APNs accepted: their last_success_at becomes `successAt` where it is older than `successAt - successMaxAgeMs` (or unset). */
+  readonly succeeded: readonly DeviceToken[];
+  readonly successAt: Date;
+  readonly successMaxAgeMs: number;
+  /** Devices left for a later run (retryable failures); empty completes the batch. */
+  readonly remaining: readonly BatchDevice[];
+}
+
 export type CancelResult = 'cancelled' | 'already-final' | 'not-found';
 
 export interface NotificationStore {
@@ -117,12 +151,21 @@ export interface NotificationStore {
     outcomes: readonly OutcomeInput[],
     options?: { readonly successAt?: Date },
   ): Promise<number>;
-  /** Which of these tokens already have an outcome (to skip them when resuming after a crash). */
+  /** Which of these tokens have an outcome row (every non-accepted outcome; accepted ones where deliveries are recorded). */
   recordedTokens(
     appId: string,
     id: string,
     tokens: readonly DeviceToken[],
   ): Promise<ReadonlySet<DeviceToken>>;
+  /** What earlier runs of the send batch `batch` committed (commits 0: none did). */
+  batchCheckpoint(appId: string, id: string, batch: string): Promise<BatchCheckpoint>;
+  /**
+   * Commits one run of a send batch in one transaction (one statement where the database has
+   * data-modifying WITH): its checkpoint, counts, outcome rows and coarse last_success_at marks.
+   * Applies only if the checkpoint still has `after` commits — so a batch's counts land once however
+   * often its job runs — and only to a notification of this app. Answers whether it applied.
+   */
+  commitBatch(appId: string, id: string, commit: BatchCommit): Promise<boolean>;
   /** Outcomes other than accepted, keyset-paged by token. */
   listFailures(appId: string, id: string, page?: PageRequest): Promise<Result<Page<Outcome>>>;
   /** Crash recovery: notifications of every app still `queued` or `sending`, oldest first. */

@@ -3,9 +3,11 @@
  * returns int8 as strings by default, so this pool parses them as numbers (all our values stay
  * below 2^53). The parser is set on this pool's config only, never on the global `pg.types`.
  */
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import type PgModule from 'pg';
+import { PREPARE_MARKER } from '../compiled-statement.ts';
 import type { StoreCapabilities, StoreConnection } from '../connection.ts';
 import { guardDialect } from '../unavailable-dialect.ts';
 import type { Database } from '../schema.ts';
@@ -41,6 +43,7 @@ export const postgresCapabilities: StoreCapabilities = {
     return true;
   },
   rowLocks: true,
+  writableCte: true,
   groupCommit: false,
   maxBindParameters: 65_535,
   // The server holds its own cache (shared_buffers): nothing to size per call.
@@ -91,9 +94,45 @@ function loadPg(): typeof PgModule {
   return pgModule;
 }
 
+type QueryArguments = [config: unknown, values?: unknown, callback?: unknown];
+
+/**
+ * A pg client that runs our marked hot statements (PREPARE_MARKER) as named prepared statements:
+ * pg prepares a name once per connection and afterwards sends only Bind/Execute, so PostgreSQL
+ * neither parses nor plans the text again (its plan cache keeps a generic plan after five runs).
+ * The name is a hash of the text, so two texts never share a name. Every other query — Kysely's
+ * built queries, pg-boss's own — passes through as it was.
+ */
+function preparingClient(pg: typeof PgModule): typeof PgModule.Client {
+  const names = new Map<string, string>();
+  const nameOf = (text: string): string => {
+    let name = names.get(text);
+    if (name === undefined) {
+      name = `pk_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+      names.set(text, name);
+    }
+    return name;
+  };
+  class PreparingClient extends pg.Client {
+    // @ts-expect-error pg's query has many overloads; this forwards every one of them unchanged.
+    override query(...args: QueryArguments): unknown {
+      const [config, values, callback] = args;
+      if (typeof config === 'string' && config.startsWith(PREPARE_MARKER) && typeof values !== 'function') {
+        const named = { name: nameOf(config), text: config, values: values as unknown[] };
+        return callback === undefined
+          ? super.query(named)
+          : super.query(named, callback as (error: Error) => void);
+      }
+      return (super.query as (...forwarded: unknown[]) => unknown)(...args);
+    }
+  }
+  return PreparingClient as unknown as typeof PgModule.Client;
+}
+
 export function openPostgres(options: PostgresOptions): StoreConnection {
   const pg = loadPg();
   const pool = new pg.Pool({
+    Client: preparingClient(pg),
     connectionString: options.connectionString,
     max: options.poolSize ?? 10,
     types: {

@@ -66,6 +66,7 @@ export const sqliteCapabilities: StoreCapabilities = {
   // SQLite has no ALTER TABLE … DROP CONSTRAINT.
   dropForeignKeys: async () => false,
   rowLocks: false,
+  writableCte: false,
   groupCommit: true,
   // SQLITE_MAX_VARIABLE_NUMBER is 32,766 since 3.32.
   maxBindParameters: 32_766,
