@@ -51,7 +51,7 @@ const pipeline = await startPipeline({
   gateway,
   logger: silentLogger,
   work: true,
-  batchSize: Number(process.env['BENCH_BATCH_SIZE'] ?? 1000),
+  ...(process.env['BENCH_BATCH_SIZE'] ? { batchSize: Number(process.env['BENCH_BATCH_SIZE']) } : {}),
   workerConcurrency: Number(process.env['BENCH_WORKER_CONCURRENCY'] ?? 4),
   sendJobsPerFetch: Number(process.env['BENCH_JOBS_PER_FETCH'] ?? 1),
 });

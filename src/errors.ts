@@ -38,6 +38,7 @@ export const ERROR_CATALOGUE = {
   PK_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   PK_ERR_CREDENTIALS_INVALID: { status: 400, message: 'The APNs credentials are not valid.' },
   PK_ERR_ENDPOINT_INVALID: { status: 400, message: 'An endpoint URL is not valid.' },
+  PK_ERR_CA_INVALID: { status: 400, message: 'The CA is not one or more PEM certificates that parse.' },
   PK_ERR_WEBHOOK_INVALID: { status: 400, message: 'The webhook settings are not valid.' },
   PK_ERR_IMPORT_LINE_INVALID: { status: 400, message: 'A line of the import is not valid.' },
   PK_ERR_FCM_TOKEN_INVALID: {
@@ -49,6 +50,14 @@ export const ERROR_CATALOGUE = {
     status: 400,
     message: 'The FCM service account JSON is not valid (type, project_id, client_email, private_key).',
   },
+  PK_ERR_OPTIONS_INVALID: { status: 400, message: 'The push options are not valid.' },
+  PK_ERR_MEDIA_TYPE_UNSUPPORTED: {
+    status: 415,
+    message: 'This Content-Type is not accepted here (send application/json).',
+  },
+  PK_ERR_URI_TOO_LONG: { status: 414, message: 'A path segment is longer than any valid value.' },
+  PK_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
+  PK_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The request did not arrive in time.' },
   // --- access -----------------------------------------------------------------------------------
   PK_ERR_UNAUTHENTICATED: { status: 401, message: 'A valid API key is required.' },
   PK_ERR_FORBIDDEN: { status: 403, message: 'This key may not do that.' },
@@ -88,6 +97,26 @@ export const ERROR_CATALOGUE = {
   PK_ERR_APNS_CREDENTIALS_UNHEALTHY: {
     status: 502,
     message: "APNs refused the app's credentials; fix them before sending again.",
+  },
+  PK_ERR_APNS_UNREACHABLE: {
+    status: 502,
+    message: "APNs could not be reached (connection refused, TLS or CA failure, timeout); check the app's endpoints and CA.",
+  },
+  PK_ERR_APNS_UNAUTHORIZED: {
+    status: 502,
+    message: "APNs refused the app's credentials (403); replace the key or certificate.",
+  },
+  PK_ERR_APNS_TOPIC_MISMATCH: {
+    status: 409,
+    message: "Most devices answered DeviceTokenNotForTopic: the app's topic does not match them; nothing was deleted.",
+  },
+  PK_ERR_APNS_TOPIC_REFUSED: {
+    status: 409,
+    message: "APNs refused the app's topic (TopicDisallowed, BadTopic); nothing was deleted.",
+  },
+  PK_ERR_APNS_TOKENS_REJECTED: {
+    status: 409,
+    message: "Most devices were refused as BadDeviceToken in both environments: check the app's endpoints and team; nothing was deleted.",
   },
   // --- FCM transport (a rejection by FCM is a value, not one of these) ------------------------------
   PK_ERR_FCM_TIMEOUT: {

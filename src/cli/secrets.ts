@@ -40,7 +40,7 @@ function readOrCreate(path: string, make: () => string): ResolvedSecret {
 
 export function resolveAdminToken(dataDir: string, configured: string | undefined): ResolvedSecret {
   if (configured !== undefined) return { value: configured, generated: false };
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 }); // owner only, like the files in it
   return readOrCreate(join(dataDir, 'admin-token'), () => ADMIN_TOKEN_PREFIX + randomBytes(32).toString('base64url'));
 }
 
@@ -49,7 +49,7 @@ export function resolveSecretKey(dataDir: string, configured: string | undefined
   let secret: ResolvedSecret;
   if (configured !== undefined) secret = { value: configured, generated: false };
   else {
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 }); // owner only, like the files in it
     secret = readOrCreate(join(dataDir, 'secret-key'), () => randomBytes(32).toString('hex'));
   }
   const key = /^[0-9a-fA-F]{64}$/.test(secret.value) ? Buffer.from(secret.value, 'hex') : Buffer.from(secret.value, 'base64url');

@@ -113,6 +113,39 @@ export const SETTINGS = {
     default: 60_000,
     description: 'PING interval on idle APNs connections; a PING unanswered for this long marks the connection dead.',
   },
+  guardFraction: {
+    env: 'PUSHKEEPER_GUARD_FRACTION',
+    type: { kind: 'number', min: 0, max: 1 },
+    default: 0.5,
+    description:
+      'Mass-invalidation guard: when more than this fraction of a batch answers like a configuration error (DeviceTokenNotForTopic, BadDeviceToken in both environments), nothing is deleted and the notification fails naming the cause.',
+  },
+  guardMinDevices: {
+    env: 'PUSHKEEPER_GUARD_MIN_DEVICES',
+    type: { kind: 'integer', min: 1, max: 100_000 },
+    default: 10,
+    description:
+      'Mass-invalidation guard: the fewest devices of a batch refused as BadDeviceToken in both environments that count as a configuration error (fewer are treated as bad tokens). DeviceTokenNotForTopic needs no minimum: a dead device never answers it.',
+  },
+  apnsUnreachableFailAfterMs: {
+    env: 'PUSHKEEPER_APNS_UNREACHABLE_FAIL_AFTER_MS',
+    type: { kind: 'integer', min: 0, max: 3_600_000 },
+    default: 30_000,
+    description:
+      "Once an app's APNs endpoint has been unreachable (refused, TLS/CA failure, timeout) this long, its notifications fail with the reason instead of waiting for retries.",
+  },
+  apnsConnectTimeoutMs: {
+    env: 'PUSHKEEPER_APNS_CONNECT_TIMEOUT_MS',
+    type: { kind: 'integer', min: 100, max: 600_000 },
+    default: 10_000,
+    description: 'How long opening an APNs connection (TCP and TLS) may take.',
+  },
+  apnsClientIdleMs: {
+    env: 'PUSHKEEPER_APNS_CLIENT_IDLE_MS',
+    type: { kind: 'integer', min: 1_000, max: 86_400_000 },
+    default: 600_000,
+    description: "An app's APNs client unused this long is closed (its connections too); the next send opens a new one.",
+  },
   feedbackIntervalHours: {
     env: 'PUSHKEEPER_FEEDBACK_INTERVAL_HOURS',
     type: { kind: 'number', min: 0.1, max: 24 * 7 },
@@ -136,6 +169,32 @@ export const SETTINGS = {
     type: { kind: 'integer', min: 1024, max: 64 * 1024 * 1024 },
     default: 1024 * 1024,
     description: 'Largest JSON request body accepted (NDJSON imports have their own streaming limit per line).',
+  },
+  httpRequestTimeoutMs: {
+    env: 'PUSHKEEPER_HTTP_REQUEST_TIMEOUT_MS',
+    type: { kind: 'integer', min: 100, max: 3_600_000 },
+    default: 120_000,
+    description:
+      'Most time a client may take to send one whole request, headers and body; a slower one gets 408 and is disconnected. Split NDJSON imports that take longer.',
+  },
+  httpHeadersTimeoutMs: {
+    env: 'PUSHKEEPER_HTTP_HEADERS_TIMEOUT_MS',
+    type: { kind: 'integer', min: 100, max: 600_000 },
+    default: 10_000,
+    description: 'Most time a client may take to send the request headers (at most the request timeout).',
+  },
+  httpIdleTimeoutMs: {
+    env: 'PUSHKEEPER_HTTP_IDLE_TIMEOUT_MS',
+    type: { kind: 'integer', min: 100, max: 3_600_000 },
+    default: 30_000,
+    description: 'A connection that sends nothing for this long while a request is open is closed.',
+  },
+  httpKeepAliveTimeoutMs: {
+    env: 'PUSHKEEPER_HTTP_KEEP_ALIVE_TIMEOUT_MS',
+    type: { kind: 'integer', min: 100, max: 600_000 },
+    default: 72_000,
+    description:
+      'How long an idle keep-alive connection stays open between requests; longer than the usual 60 s of load balancers, so they never reuse a connection the server just closed.',
   },
   maxRecipientsPerRequest: {
     env: 'PUSHKEEPER_MAX_RECIPIENTS',
@@ -170,8 +229,9 @@ export const SETTINGS = {
   batchSize: {
     env: 'PUSHKEEPER_BATCH_SIZE',
     type: { kind: 'integer', min: 1, max: 10_000 },
-    default: 1_000,
-    description: 'Devices per fan-out batch job.',
+    default: 5_000,
+    description:
+      'Devices per send job: the unit a broadcast checkpoints by. A crash re-sends at most this many devices per running send job (PUSHKEEPER_WORKER_CONCURRENCY); larger batches cost less per device (docs/benchmarks.md).',
   },
   lastSuccessIntervalHours: {
     env: 'PUSHKEEPER_LAST_SUCCESS_INTERVAL_HOURS',

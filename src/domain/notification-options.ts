@@ -31,6 +31,24 @@ export interface NotificationOptionsInput {
   readonly recordDeliveries?: unknown;
 }
 
+/** Every field a caller may send; anything else is refused, so a typo is never silently ignored. */
+export const NOTIFICATION_OPTION_FIELDS = [
+  'pushType',
+  'priority',
+  'expiration',
+  'collapseId',
+  'apnsId',
+  'recordDeliveries',
+] as const satisfies readonly (keyof NotificationOptionsInput)[];
+
+/** Where the options travel in a push request: every field problem names its path. */
+const FIELD_PREFIX = 'options.';
+
+function withField(result: Result<never>, field: string): Result<never> {
+  if (result.ok) return result;
+  return fail({ ...result.error, details: { ...result.error.details, field: FIELD_PREFIX + field } });
+}
+
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function isCanonicalUuid(value: unknown): value is string {
@@ -52,9 +70,25 @@ export function parseExpiration(value: unknown): Result<number> {
   );
 }
 
+const HEADER_SAFE = /^(?![ \t])[^\u0000-\u001f\u007f]*(?<![ \t])$/;
+/** The collapse-id character rule as a JSON Schema `pattern`, for the API description. */
+export const COLLAPSE_ID_PATTERN = HEADER_SAFE.source;
+
 export function parseCollapseId(value: unknown): Result<string> {
   if (typeof value !== 'string' || value.length === 0) {
     return fail(problem('PK_ERR_COLLAPSE_ID_INVALID', 'The collapse id must be a non-empty string.', 'empty'));
+  }
+  // It travels as the apns-collapse-id header: RFC 9113 §8.2.1 makes a field value with NUL, CR or
+  // LF malformed, and one that starts or ends with a space or tab too. Other controls (and DEL)
+  // are refused as well, rather than dropped or altered on the way to APNs.
+  if (!HEADER_SAFE.test(value)) {
+    return fail(
+      problem(
+        'PK_ERR_COLLAPSE_ID_INVALID',
+        'The collapse id must not contain control characters or start or end with a space or tab.',
+        'not-header-safe',
+      ),
+    );
   }
   // Apple: "The value of this key must not exceed 64 bytes" — bytes of UTF-8, not characters.
   const bytes = Buffer.byteLength(value, 'utf8');
@@ -73,24 +107,47 @@ export function parseApnsId(value: unknown): Result<string> {
   return fail(problem('PK_ERR_APNS_ID_INVALID', 'apns-id must be a canonical lower-case UUID.', 'not-canonical-uuid'));
 }
 
-/** All option rules at once, including those that tie the priority to the push type. */
-export function parseNotificationOptions(input: NotificationOptionsInput = {}): Result<NotificationOptions> {
-  const pushTypeValue = input.pushType ?? 'alert';
+/**
+ * All option rules at once, including those that tie the priority to the push type. `input` is
+ * whatever the caller sent as `options`: it must be an object of the known fields (absent = all
+ * defaults); a field present with `null` is a wrong value, not a default.
+ */
+export function parseNotificationOptions(input: unknown = {}): Result<NotificationOptions> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return fail(
+      problem('PK_ERR_OPTIONS_INVALID', 'options must be a JSON object.', 'not-object', { field: 'options' }),
+    );
+  }
+  const record = input as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (!(NOTIFICATION_OPTION_FIELDS as readonly string[]).includes(key)) {
+      return fail(
+        problem(
+          'PK_ERR_OPTIONS_INVALID',
+          `options.${key} is not a push option (known: ${NOTIFICATION_OPTION_FIELDS.join(', ')}).`,
+          'unknown-field',
+          { field: FIELD_PREFIX + key },
+        ),
+      );
+    }
+  }
+  const fields = record as NotificationOptionsInput;
+  const pushTypeValue = fields.pushType === undefined ? 'alert' : fields.pushType;
   if (!isPushType(pushTypeValue)) {
-    return fail(problem('PK_ERR_PUSH_TYPE_INVALID', 'Unknown push type.', 'unknown'));
+    return withField(fail(problem('PK_ERR_PUSH_TYPE_INVALID', 'Unknown push type.', 'unknown')), 'pushType');
   }
   const rule = PUSH_TYPE_RULES[pushTypeValue];
   let priority: Priority = rule.defaultPriority;
-  if (input.priority !== undefined) {
-    const parsed = parsePriority(input.priority);
-    if (!parsed.ok) return parsed;
+  if (fields.priority !== undefined) {
+    const parsed = parsePriority(fields.priority);
+    if (!parsed.ok) return withField(parsed, 'priority');
     if (!(rule.priorities as readonly number[]).includes(parsed.value)) {
       return fail(
         problem(
           'PK_ERR_PRIORITY_NOT_ALLOWED',
           `Push type ${pushTypeValue} allows priority ${rule.priorities.join(' or ')}, not ${parsed.value}.`,
           'priority-not-allowed',
-          { pushType: pushTypeValue, allowed: rule.priorities },
+          { pushType: pushTypeValue, allowed: rule.priorities, field: `${FIELD_PREFIX}priority` },
         ),
       );
     }
@@ -104,27 +161,31 @@ export function parseNotificationOptions(input: NotificationOptionsInput = {}): 
     apnsId?: string;
     recordDeliveries?: boolean;
   } = { pushType: pushTypeValue, priority };
-  if (input.expiration !== undefined) {
-    const parsed = parseExpiration(input.expiration);
-    if (!parsed.ok) return parsed;
+  if (fields.expiration !== undefined) {
+    const parsed = parseExpiration(fields.expiration);
+    if (!parsed.ok) return withField(parsed, 'expiration');
     options.expiration = parsed.value;
   }
-  if (input.collapseId !== undefined) {
-    const parsed = parseCollapseId(input.collapseId);
-    if (!parsed.ok) return parsed;
+  if (fields.collapseId !== undefined) {
+    const parsed = parseCollapseId(fields.collapseId);
+    if (!parsed.ok) return withField(parsed, 'collapseId');
     options.collapseId = parsed.value;
   }
-  if (input.apnsId !== undefined) {
-    const parsed = parseApnsId(input.apnsId);
-    if (!parsed.ok) return parsed;
+  if (fields.apnsId !== undefined) {
+    const parsed = parseApnsId(fields.apnsId);
+    if (!parsed.ok) return withField(parsed, 'apnsId');
     options.apnsId = parsed.value;
   }
-  if (input.recordDeliveries !== undefined) {
-    if (typeof input.recordDeliveries !== 'boolean') {
-      return fail(problem('PK_ERR_VALIDATION', 'options.recordDeliveries must be true or false.', 'record-deliveries-not-boolean'));
+  if (fields.recordDeliveries !== undefined) {
+    if (typeof fields.recordDeliveries !== 'boolean') {
+      return fail(
+        problem('PK_ERR_OPTIONS_INVALID', 'options.recordDeliveries must be true or false.', 'not-boolean', {
+          field: `${FIELD_PREFIX}recordDeliveries`,
+        }),
+      );
     }
     // Stored only when on: the default leaves the options as they were.
-    if (input.recordDeliveries) options.recordDeliveries = true;
+    if (fields.recordDeliveries) options.recordDeliveries = true;
   }
   return ok(options);
 }

@@ -9,8 +9,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { createAccessControl } from './access.ts';
 import type { HttpDeps } from './deps.ts';
-import { handleError } from './error-handler.ts';
+import { createClientErrorHandler, handleError, handleFrameworkError } from './error-handler.ts';
 import { httpRequestHistogram } from './http-metrics.ts';
+import { useStrictJsonParser } from './json-body.ts';
 import { KeyCache } from './key-cache.ts';
 import { maskUrl } from './log-scrub.ts';
 import { sendError } from './problem-reply.ts';
@@ -30,16 +31,27 @@ import { keyRoutes } from './routes/keys.ts';
 import { metricsAnswer, opsRoutes } from './routes/ops.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { requestValidation } from './validators.ts';
+import { MAX_ALIAS_LENGTH, TOKEN_MAX_HEX_LENGTH } from '../domain/index.ts';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 
 export const API_VERSION = '0.1.0';
 
+/**
+ * The longest path parameter a valid request can carry, percent-encoded: an alias of
+ * MAX_ALIAS_LENGTH UTF-16 units where each unit is a BMP character of three UTF-8 bytes, each byte
+ * written as `%XX` (9 characters per unit; a surrogate pair is 4 bytes for 2 units, less). Tokens
+ * (TOKEN_MAX_HEX_LENGTH hex digits) are far shorter. Fastify's default of 100 refused valid tokens.
+ */
+export const MAX_PATH_PARAMETER_LENGTH = Math.max(TOKEN_MAX_HEX_LENGTH, MAX_ALIAS_LENGTH * 9);
+
 export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
   const now = deps.now ?? (() => new Date());
   const nowMs = deps.nowMs ?? Date.now;
   const { config } = deps;
+  // Node refuses a headers timeout above the request timeout; the request timeout bounds both.
+  const headersTimeout = Math.min(config.httpHeadersTimeoutMs, config.httpRequestTimeoutMs);
 
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -48,6 +60,20 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     // request.log is made on first use: the hot routes never log through it (request-logger.ts).
     childLoggerFactory: lazyChildLogger,
     bodyLimit: config.bodyLimitBytes,
+    routerOptions: { maxParamLength: MAX_PATH_PARAMETER_LENGTH },
+    // Slow clients (slowloris: headers or a body trickled byte by byte) hold a socket each; Node's
+    // request and headers timeouts answer 408 and close, the idle timeout closes a silent socket.
+    // Node checks the first two on an interval (default 30 s), so it is tied to the headers timeout.
+    requestTimeout: config.httpRequestTimeoutMs,
+    connectionTimeout: config.httpIdleTimeoutMs,
+    keepAliveTimeout: config.httpKeepAliveTimeoutMs,
+    http: {
+      requestTimeout: config.httpRequestTimeoutMs,
+      headersTimeout,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4))),
+    },
+    clientErrorHandler: createClientErrorHandler(deps.logger as FastifyBaseLogger),
+    frameworkErrors: handleFrameworkError,
     // Our onRequest hook answers 503 PK_ERR_SHUTTING_DOWN from the catalogue while closing.
     return503OnClosing: false,
     // JSON bodies are validated as typed, paths, queries and headers coerced from text (validators.ts).
@@ -88,6 +114,7 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
 
   app.decorateRequest('principal', null);
   app.setErrorHandler(handleError);
+  useStrictJsonParser(app as unknown as FastifyInstance);
   app.setNotFoundHandler((request, reply) =>
     sendError(
       reply,

@@ -49,7 +49,7 @@ export function createPushService(deps: PushAcceptDeps): PushService {
       if (app === null) return fail(problem('PK_ERR_APP_NOT_FOUND', 'App not found.'));
       const audience = parseAudience(request.audience, deps.maxRecipients);
       if (!audience.ok) return audience;
-      const parsedOptions = parseNotificationOptions((request.options ?? {}) as Record<string, unknown>);
+      const parsedOptions = parseNotificationOptions(request.options);
       if (!parsedOptions.ok) return parsedOptions;
       if (parsedOptions.value.apnsId !== undefined) {
         // One apns-id per device is derived from the notification id (apns-id.ts); a caller's single

@@ -35,7 +35,7 @@ import type {
   RegisterResult,
 } from './contract.ts';
 import { BulkUpsert } from './bulk-upsert.ts';
-import { decodeCursor, encodeCursor, parseLimit } from './cursor.ts';
+import { type CursorSealer, parseLimit } from './cursor.ts';
 import { DeviceRegistration } from './device-registration.ts';
 import { markDevicesSucceeded } from './device-success.ts';
 import { DEVICE_COLUMNS, toDevice, toMs, tokenBytes } from './rows.ts';
@@ -169,6 +169,7 @@ export class SqlDeviceStore implements DeviceStore {
   readonly #registrations: GroupCommit<Registration, Result<RegisterResult>>;
   /** The register call's statements, compiled once (device-registration.ts). */
   readonly #registration = new DeviceRegistration();
+  readonly #cursors: CursorSealer;
 
   constructor(
     db: Kysely<Database>,
@@ -181,7 +182,9 @@ export class SqlDeviceStore implements DeviceStore {
       | 'rowLocks'
       | 'bytesAsHex'
     >,
+    cursors: CursorSealer,
   ) {
+    this.#cursors = cursors;
     this.#db = db;
     this.#capabilities = capabilities;
     this.#audiencePages = new AudienceStatements(capabilities.bytesAsHex);
@@ -373,7 +376,7 @@ export class SqlDeviceStore implements DeviceStore {
     if (!parsedFilter.ok) return parsedFilter;
     const limit = parseLimit(page.limit);
     if (!limit.ok) return limit;
-    const cursor = decodeCursor('devices', page.cursor, { i: 'int' });
+    const cursor = this.#cursors.open('devices', appId, page.cursor, { i: 'int' });
     if (!cursor.ok) return cursor;
     const afterId = cursor.value === null ? 0 : Number(cursor.value.i);
     const f = parsedFilter.value;
@@ -405,7 +408,7 @@ export class SqlDeviceStore implements DeviceStore {
     const last = items.at(-1);
     return ok({
       items: items.map(toDevice),
-      nextCursor: more && last ? encodeCursor('devices', { i: Number(last.id) }) : null,
+      nextCursor: more && last ? this.#cursors.seal('devices', appId, { i: Number(last.id) }) : null,
     });
   }
 

@@ -9,6 +9,7 @@ import { SqlAppStore } from './apps.ts';
 import type { StoreConnection } from './connection.ts';
 import type { OpenStoreOptions, Store } from './contract.ts';
 import { CredentialCipher } from './credential-cipher.ts';
+import { CursorSealer } from './cursor.ts';
 import { SqlDeviceStore } from './devices.ts';
 import { SqlFeedbackPollStore } from './feedback-polls.ts';
 import { SqlInvalidationStore } from './invalidations.ts';
@@ -55,15 +56,16 @@ function connect(options: OpenStoreOptions): StoreConnection {
 
 export function openStore(options: OpenStoreOptions): Store {
   const cipher = new CredentialCipher(options.secretKey);
+  const cursors = new CursorSealer(options.secretKey);
   const connection = connect(options);
   const { db } = connection;
   return {
     kind: connection.kind,
     apps: new SqlAppStore(db, cipher, connection.capabilities),
     keys: new SqlApiKeyStore(db),
-    devices: new SqlDeviceStore(db, connection.capabilities),
-    invalidations: new SqlInvalidationStore(db, connection.capabilities),
-    notifications: new SqlNotificationStore(db, connection.capabilities),
+    devices: new SqlDeviceStore(db, connection.capabilities, cursors),
+    invalidations: new SqlInvalidationStore(db, connection.capabilities, cursors),
+    notifications: new SqlNotificationStore(db, connection.capabilities, cursors),
     feedbackPolls: new SqlFeedbackPollStore(db),
     migrate: () => migrateToLatest(connection),
     async ping() {

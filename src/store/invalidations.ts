@@ -22,7 +22,7 @@ import type {
   Page,
   PageRequest,
 } from './contract.ts';
-import { decodeCursor, encodeCursor, parseLimit } from './cursor.ts';
+import { type CursorSealer, parseLimit } from './cursor.ts';
 import { appKeyOf } from './app-keys.ts';
 import { toDate, toMs, tokenBytes } from './rows.ts';
 import type { Database } from './schema.ts';
@@ -220,11 +220,14 @@ export class SqlInvalidationStore implements InvalidationStore {
   readonly #db: Kysely<Database>;
   readonly #statements: BatchStatements;
   readonly #capabilities: Pick<StoreCapabilities, 'withBulkWriteCache'>;
+  readonly #cursors: CursorSealer;
 
   constructor(
     db: Kysely<Database>,
     capabilities: Pick<StoreCapabilities, 'rowLocks' | 'withBulkWriteCache' | 'bytesAsHex'>,
+    cursors: CursorSealer,
   ) {
+    this.#cursors = cursors;
     this.#db = db;
     this.#statements = new BatchStatements(capabilities.rowLocks, capabilities.bytesAsHex);
     this.#capabilities = capabilities;
@@ -311,7 +314,7 @@ export class SqlInvalidationStore implements InvalidationStore {
   ): Promise<Result<Page<Invalidation>>> {
     const limit = parseLimit(query.limit);
     if (!limit.ok) return limit;
-    const cursor = decodeCursor('invalidations', query.cursor, { i: 'int' });
+    const cursor = this.#cursors.open('invalidations', appId, query.cursor, { i: 'int' });
     if (!cursor.ok) return cursor;
     let select = this.#db
       .selectFrom('invalidations')
@@ -335,7 +338,7 @@ export class SqlInvalidationStore implements InvalidationStore {
         apnsTimestamp: toDate(row.reported_at),
         removedAt: toDate(row.removed_at),
       })),
-      nextCursor: more ? encodeCursor('invalidations', { i: Number(items.at(-1)!.id) }) : null,
+      nextCursor: more ? this.#cursors.seal('invalidations', appId, { i: Number(items.at(-1)!.id) }) : null,
     });
   }
 

@@ -25,7 +25,7 @@ import type {
   PageRequest,
 } from './contract.ts';
 import { FINAL_NOTIFICATION_STATUSES } from './contract.ts';
-import { decodeCursor, encodeCursor, parseLimit } from './cursor.ts';
+import { type CursorSealer, parseLimit } from './cursor.ts';
 import { COUNT_SHARDS, commitBatchInOneStatement, encodeRemaining, readBatchCheckpoint } from './batch-checkpoints.ts';
 import { markDevicesSucceeded } from './device-success.ts';
 import { paddedSize } from './sized-statements.ts';
@@ -155,8 +155,14 @@ export class SqlNotificationStore implements NotificationStore {
 
   readonly #rowLocks: boolean;
   readonly #writableCte: boolean;
+  readonly #cursors: CursorSealer;
 
-  constructor(db: Kysely<Database>, capabilities: Pick<StoreCapabilities, 'rowLocks' | 'writableCte'>) {
+  constructor(
+    db: Kysely<Database>,
+    capabilities: Pick<StoreCapabilities, 'rowLocks' | 'writableCte'>,
+    cursors: CursorSealer,
+  ) {
+    this.#cursors = cursors;
     this.#db = db;
     this.#rowLocks = capabilities.rowLocks;
     this.#writableCte = capabilities.writableCte;
@@ -293,18 +299,21 @@ export class SqlNotificationStore implements NotificationStore {
   }
 
   async list(appId: string, request: PageRequest = {}): Promise<Result<Page<Notification>>> {
-    return this.#pageByCreation('notifications', request, (query) => query.where('app_id', '=', appId));
+    return this.#pageByCreation('notifications', appId, request, (query) =>
+      query.where('app_id', '=', appId),
+    );
   }
 
   /** Keyset pages in creation order over the rows `filter` keeps; `kind` tags the opaque cursor. */
   async #pageByCreation(
     kind: string,
+    scope: string,
     request: PageRequest,
     filter: (query: NotificationQuery) => NotificationQuery,
   ): Promise<Result<Page<Notification>>> {
     const limit = parseLimit(request.limit);
     if (!limit.ok) return limit;
-    const cursor = decodeCursor(kind, request.cursor, { t: 'int', i: 'string' });
+    const cursor = this.#cursors.open(kind, scope, request.cursor, { t: 'int', i: 'string' });
     if (!cursor.ok) return cursor;
     let query = filter(this.#db.selectFrom('notifications').selectAll());
     if (cursor.value !== null) {
@@ -316,7 +325,9 @@ export class SqlNotificationStore implements NotificationStore {
       .orderBy('id')
       .limit(limit.value + 1)
       .execute();
-    const result = page(rows, limit.value, (last) => encodeCursor(kind, { t: last.created_at, i: last.id }));
+    const result = page(rows, limit.value, (last) =>
+      this.#cursors.seal(kind, scope, { t: last.created_at, i: last.id }),
+    );
     return ok({ items: await this.#withShardCounts(this.#db, result.items), nextCursor: result.nextCursor });
   }
 
@@ -541,7 +552,9 @@ export class SqlNotificationStore implements NotificationStore {
   async listFailures(appId: string, id: string, request: PageRequest = {}): Promise<Result<Page<Outcome>>> {
     const limit = parseLimit(request.limit);
     if (!limit.ok) return limit;
-    const cursor = decodeCursor('failures', request.cursor, { i: 'string' });
+    // A failures cursor belongs to one notification of one app.
+    const scope = `${appId}/${id}`;
+    const cursor = this.#cursors.open('failures', scope, request.cursor, { i: 'string' });
     if (!cursor.ok) return cursor;
     let query = this.#db
       .selectFrom('notification_outcomes as o')
@@ -555,7 +568,9 @@ export class SqlNotificationStore implements NotificationStore {
       .orderBy('o.token')
       .limit(limit.value + 1)
       .execute();
-    const result = page(rows, limit.value, (last) => encodeCursor('failures', { i: last.token }));
+    const result = page(rows, limit.value, (last) =>
+      this.#cursors.seal('failures', scope, { i: last.token }),
+    );
     return ok({
       items: result.items.map((row) => ({
         token: row.token as DeviceToken,
@@ -631,7 +646,7 @@ export class SqlNotificationStore implements NotificationStore {
   }
 
   async listResumable(request: PageRequest = {}): Promise<Result<Page<Notification>>> {
-    return this.#pageByCreation('resumable', request, (query) =>
+    return this.#pageByCreation('resumable', '', request, (query) =>
       query.where('status', 'in', ['queued', 'sending']),
     );
   }

@@ -323,8 +323,8 @@ describe('POST /v1/apps/:app/devices:import', () => {
       headers: bearer(app.apiKey),
       payload: [{ token: tokenFor(0x700) }],
     });
-    expect(json.statusCode).toBe(400);
-    expect(json.json().error.code).toBe('PK_ERR_VALIDATION');
+    expect(json.statusCode).toBe(415);
+    expect(json.json().error.code).toBe('PK_ERR_MEDIA_TYPE_UNSUPPORTED');
     const pub = await ndjson(JSON.stringify({ token: tokenFor(0x701) }), app.publishableKey);
     expect(pub.statusCode).toBe(403);
     const stored = await h.store.devices.get(app.id, tokenFor(0x701));

@@ -3,6 +3,7 @@ import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { Transform } from 'node:stream';
 import type { Command } from 'commander';
+import { DEVICE_FIELD_NAMES } from '../../domain/index.ts';
 import { EXIT } from '../exit-codes.ts';
 import { addClientOptions, type ClientIo, type ClientOptions, clientFor } from './client-io.ts';
 import { createPrinter } from './output.ts';
@@ -177,7 +178,7 @@ export function registerDevicesCommand(program: Command, io: ClientIo): void {
       let count = 0;
       try {
         for await (const page of client.pages<DeviceAnswer>(`${appPath(options.app)}/devices`)) {
-          await write(page.map((device) => `${JSON.stringify(device)}\n`).join(''));
+          await write(page.map((device) => `${JSON.stringify(importFields(device))}\n`).join(''));
           count += page.length;
           progress.update(count);
         }
@@ -193,4 +194,13 @@ export function registerDevicesCommand(program: Command, io: ClientIo): void {
       return EXIT.ok;
     }),
   );
+}
+
+/**
+ * The fields an import line takes (the token and what PUT sets): the import refuses any other,
+ * so the timestamps of the device view stay out of the export.
+ */
+function importFields(device: DeviceAnswer): Record<string, unknown> {
+  const record = device as unknown as Record<string, unknown>;
+  return Object.fromEntries(['token', ...DEVICE_FIELD_NAMES].map((name) => [name, record[name]]));
 }

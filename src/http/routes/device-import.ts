@@ -9,7 +9,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Problem } from '../../domain/index.ts';
+import { type Problem, unknownDeviceField } from '../../domain/index.ts';
 import type { DeviceInput } from '../../store/contract.ts';
 import { ndjsonLines } from '../ndjson-lines.ts';
 import { sendError, sendProblem } from '../problem-reply.ts';
@@ -31,8 +31,16 @@ interface RejectedLine {
   readonly reason: string | null;
 }
 
-function deviceInput(value: unknown): DeviceInput | null {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+/** An import line's device, or why the line is not one (the same field list as PUT's body). */
+function deviceInput(value: unknown): DeviceInput | Pick<Problem, 'message' | 'reason'> {
+  if (value === undefined) return { message: 'The line is not valid JSON.', reason: 'invalid-json' };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { message: 'The line is not a JSON object.', reason: 'not-object' };
+  }
+  const unknown = unknownDeviceField(value, ['token']);
+  if (unknown !== undefined) {
+    return { message: `"${unknown.slice(0, 64)}" is not a device field.`, reason: 'unknown-field' };
+  }
   const record = value as Record<string, unknown>;
   const input: { -readonly [K in keyof DeviceInput]: DeviceInput[K] } = { token: record['token'] };
   if (record['environment'] !== undefined) input.environment = record['environment'];
@@ -45,7 +53,7 @@ function deviceInput(value: unknown): DeviceInput | null {
 export const deviceImportRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (app, { context }) => {
   const { store } = context.deps;
 
-  // Only NDJSON here: any other Content-Type is refused (400) before a byte of the body is read.
+  // Only NDJSON here: any other Content-Type is refused (415) before a byte of the body is read.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(NDJSON_TYPES, (_request, payload, done) => done(null, payload));
 
@@ -92,6 +100,16 @@ export const deviceImportRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> =
             });
             continue;
           }
+          if (line.kind === 'invalid-utf8') {
+            skippedBefore.push(yielded);
+            parseRejected += 1;
+            reject(line.number, {
+              code: 'PK_ERR_IMPORT_LINE_INVALID',
+              message: 'The line is not valid UTF-8.',
+              reason: 'invalid-utf8',
+            });
+            continue;
+          }
           if (line.text.trim() === '') {
             skippedBefore.push(yielded);
             continue;
@@ -103,15 +121,10 @@ export const deviceImportRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> =
             parsed = undefined;
           }
           const input = deviceInput(parsed);
-          if (input === null) {
+          if (!('token' in input)) {
             skippedBefore.push(yielded);
             parseRejected += 1;
-            reject(line.number, {
-              code: 'PK_ERR_IMPORT_LINE_INVALID',
-              message:
-                parsed === undefined ? 'The line is not valid JSON.' : 'The line is not a JSON object.',
-              reason: parsed === undefined ? 'invalid-json' : 'not-object',
-            });
+            reject(line.number, { code: 'PK_ERR_IMPORT_LINE_INVALID', ...input });
             continue;
           }
           yielded += 1;

@@ -10,6 +10,7 @@ import type { RoutePluginOptions } from '../route-context.ts';
 import {
   AcceptedPushSchema,
   AcceptPushBody,
+  AcceptPushBodyDoc,
   AppParams,
   CancelResultSchema,
   errorResponses,
@@ -47,7 +48,11 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> =
   app.post(
     '/v1/apps/:app/notifications',
     {
-      config: { access: 'server' },
+      config: {
+        access: 'server',
+        // Validated loosely and parsed by the domain (schemas.ts); documented precisely.
+        swaggerTransform: ({ schema, url }) => ({ schema: { ...schema, body: AcceptPushBodyDoc }, url }),
+      },
       schema: {
         tags: ['notifications'],
         summary:

@@ -7,13 +7,12 @@
  * cache. That is the guarantee we give (a 2xx survives a process kill); `full` adds an
  * fsync per commit for machines where power loss matters more than write latency.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Kysely, sql } from 'kysely';
 import type { StoreCapabilities, StoreConnection } from '../connection.ts';
 import type { Database } from '../schema.ts';
 import { guardDialect } from '../unavailable-dialect.ts';
+import { prepareDatabaseFiles } from './file-modes.ts';
 import { NodeSqliteDialect } from './node-sqlite-dialect.ts';
 
 export interface SqliteOptions {
@@ -102,7 +101,7 @@ export function isSqliteUnavailable(error: unknown): boolean {
 }
 
 export function openSqlite(options: SqliteOptions): StoreConnection {
-  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+  if (options.path !== ':memory:') prepareDatabaseFiles(options.path);
   const database = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5_000 });
   // page_size must be set before the first table exists and before WAL mode is entered.
   database.exec(`PRAGMA page_size = ${PAGE_SIZE}`);
