@@ -28,6 +28,10 @@
  * (for `--cpu-prof`: the profile then holds nothing but the registration's work; prints the row,
  * writes nothing).
  */
+import { ApnsAgent } from '../src/providers/apns/index.ts';
+import { createAppService, createKeyService } from '../src/service/apps.ts';
+import { createAgentGateway } from '../src/service/apns-gateway.ts';
+import { silentLogger } from '../src/service/logger.ts';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -144,6 +148,9 @@ async function serveOn(kind: 'sqlite' | 'postgres', dir: string): Promise<Served
   const unavailable = async () => fail(problem('PK_ERR_UNAVAILABLE', 'Not part of this benchmark.'));
   const app = await buildApp({
     store,
+    // Apps are created directly in the store below; the benchmark never sends or verifies.
+    apps: createAppService({ store, gateway: createAgentGateway({ agent: new ApnsAgent() }), logger: silentLogger }),
+    keys: createKeyService({ store }),
     push: { accept: unavailable, cancel: async () => 'not-found' as const },
     feedback: { pollNow: unavailable },
     readiness: { check: async () => ({ store: true, queue: true }) },

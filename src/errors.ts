@@ -38,6 +38,7 @@ export const ERROR_CATALOGUE = {
   PK_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   PK_ERR_CREDENTIALS_INVALID: { status: 400, message: 'The APNs credentials are not valid.' },
   PK_ERR_ENDPOINT_INVALID: { status: 400, message: 'An endpoint URL is not valid.' },
+  PK_ERR_CA_INVALID: { status: 400, message: 'The CA is not one or more PEM certificates that parse.' },
   PK_ERR_WEBHOOK_INVALID: { status: 400, message: 'The webhook settings are not valid.' },
   PK_ERR_IMPORT_LINE_INVALID: { status: 400, message: 'A line of the import is not valid.' },
   PK_ERR_FCM_TOKEN_INVALID: {
@@ -116,6 +117,26 @@ export const ERROR_CATALOGUE = {
     status: 502,
     message: "APNs refused the app's credentials; fix them before sending again.",
   },
+  PK_ERR_APNS_UNREACHABLE: {
+    status: 502,
+    message: "APNs could not be reached (connection refused, TLS or CA failure, timeout); check the app's endpoints and CA.",
+  },
+  PK_ERR_APNS_UNAUTHORIZED: {
+    status: 502,
+    message: "APNs refused the app's credentials (403); replace the key or certificate.",
+  },
+  PK_ERR_APNS_TOPIC_MISMATCH: {
+    status: 409,
+    message: "Most devices answered DeviceTokenNotForTopic: the app's topic does not match them; nothing was deleted.",
+  },
+  PK_ERR_APNS_TOPIC_REFUSED: {
+    status: 409,
+    message: "APNs refused the app's topic (TopicDisallowed, BadTopic); nothing was deleted.",
+  },
+  PK_ERR_APNS_TOKENS_REJECTED: {
+    status: 409,
+    message: "Most devices were refused as BadDeviceToken in both environments: check the app's endpoints and team; nothing was deleted.",
+  },
   // --- FCM transport (a rejection by FCM is a value, not one of these) ------------------------------
   PK_ERR_FCM_TIMEOUT: {
     status: 504,
@@ -133,6 +154,28 @@ export const ERROR_CATALOGUE = {
   PK_ERR_FEEDBACK_CONNECT: { status: 502, message: 'Could not connect to the feedback service.' },
   PK_ERR_FEEDBACK_TLS: { status: 502, message: 'The feedback service refused the TLS handshake.' },
   PK_ERR_FEEDBACK_TIMEOUT: { status: 504, message: 'The feedback service stopped sending.' },
+  // --- Web Push (a push service's answer is a value, not one of these) -----------------------------
+  PK_ERR_WEBPUSH_SUBSCRIPTION_INVALID: {
+    status: 400,
+    message: 'The Web Push subscription is not valid (endpoint, keys.p256dh or keys.auth).',
+  },
+  PK_ERR_WEBPUSH_ENDPOINT_NOT_ALLOWED: {
+    status: 400,
+    message: 'The subscription endpoint is not on a known push service host (nor on one the app allows).',
+  },
+  PK_ERR_WEBPUSH_PAYLOAD_TOO_LARGE: {
+    status: 413,
+    message: 'The Web Push payload exceeds 3993 bytes, the most one encrypted 4096-byte record holds.',
+  },
+  PK_ERR_WEBPUSH_OPTIONS_INVALID: { status: 400, message: 'A Web Push option (TTL, urgency or topic) is not valid.' },
+  PK_ERR_WEBPUSH_VAPID_INVALID: { status: 400, message: 'The VAPID key pair or subject is not valid.' },
+  PK_ERR_WEBPUSH_TIMEOUT: {
+    status: 504,
+    message: 'The push service did not answer in time; the message may or may not have been accepted.',
+  },
+  PK_ERR_WEBPUSH_CONNECTION: { status: 502, message: 'Could not reach the push service.' },
+  PK_ERR_WEBPUSH_RETRIES_EXHAUSTED: { status: 502, message: 'The push service kept failing; retries exhausted.' },
+  PK_ERR_WEBPUSH_CLIENT_CLOSED: { status: 503, message: 'The Web Push client is closed.' },
   // --- command line and start-up (the status is the nearest HTTP equivalent, for library callers) --
   PK_ERR_USAGE: { status: 400, message: 'The command line is not valid; see `pushkeeper <command> --help`.' },
   PK_ERR_SERVER_URL_INVALID: {

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerClientCommands } from './commands/index.ts';
 import { registerMockApnsCommand } from './commands/mock-apns.ts';
 import { registerMockFcmCommand } from './commands/mock-fcm.ts';
+import { registerMockWebPushCommand } from './commands/mock-webpush.ts';
 import { registerServerCommands } from './commands/serve.ts';
 
 export { EXIT } from './exit-codes.ts';
@@ -14,5 +15,6 @@ export function buildProgram(): Command {
   registerClientCommands(program);
   registerMockApnsCommand(program);
   registerMockFcmCommand(program);
+  registerMockWebPushCommand(program);
   return program;
 }

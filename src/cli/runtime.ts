@@ -9,6 +9,7 @@ import { ApnsAgent } from '../providers/apns/index.ts';
 import type { Config } from '../config/index.ts';
 import { EmbeddedJobQueue, type JobQueue, PgBossJobQueue } from '../queue/index.ts';
 import { createAgentGateway } from '../service/apns-gateway.ts';
+import { type AppService, createAppService, createKeyService, type KeyService } from '../service/apps.ts';
 import type { FeedbackService } from '../service/contract.ts';
 import { createFeedbackScheduler, createFeedbackService } from '../service/feedback-poll.ts';
 import type { ServiceLogger } from '../service/logger.ts';
@@ -26,6 +27,8 @@ export interface Runtime {
   readonly queue: JobQueue;
   readonly pipeline: Pipeline;
   readonly feedback: FeedbackService;
+  readonly apps: AppService;
+  readonly keys: KeyService;
   readonly observability: Observability;
   /** Stops taking jobs, waits for in-flight work up to the shutdown timeout, closes everything. */
   close(): Promise<void>;
@@ -124,12 +127,19 @@ export async function startRuntime(config: Config, options: { logger: Logger; wo
         connections: config.apnsConnectionsPerClient,
         requestTimeoutMs: config.apnsRequestTimeoutMs,
         heartbeatMs: config.apnsHeartbeatMs,
+        connectTimeoutMs: config.apnsConnectTimeoutMs,
       },
+      idleClientMs: config.apnsClientIdleMs,
     });
     const gateway = createAgentGateway({ agent });
-    closers.push(() => gateway.close());
+    // The shutdown timeout is shared: the queue drains for most of it, then the APNs connections get
+    // the rest and any still stuck (mid-handshake, mid-stream) are destroyed, so SIGTERM ends in time.
+    const agentDrainMs = Math.min(5_000, Math.floor(config.shutdownTimeoutMs / 4));
+    closers.push(() => gateway.close({ timeoutMs: agentDrainMs }));
     // The queue drains before the gateway closes (closers run in reverse).
-    closers.push(() => queue.stop({ graceful: true, timeoutMs: config.shutdownTimeoutMs }).then(() => queue.close()));
+    closers.push(() =>
+      queue.stop({ graceful: true, timeoutMs: config.shutdownTimeoutMs - agentDrainMs }).then(() => queue.close()),
+    );
     const pipeline = await startPipeline({
       store,
       queue,
@@ -142,6 +152,10 @@ export async function startRuntime(config: Config, options: { logger: Logger; wo
       maxRecipients: config.maxRecipientsPerRequest,
       invalidationRetentionDays: config.invalidationRetentionDays,
       notificationRetentionDays: config.notificationRetentionDays,
+      guard: {
+        thresholds: { fraction: config.guardFraction, minDevices: config.guardMinDevices },
+        unreachableFailAfterMs: config.apnsUnreachableFailAfterMs,
+      },
     });
     const feedbackDeps = {
       store,
@@ -172,6 +186,8 @@ export async function startRuntime(config: Config, options: { logger: Logger; wo
       queue,
       pipeline,
       feedback,
+      apps: createAppService({ store, gateway, logger: log }),
+      keys: createKeyService({ store }),
       observability,
       close: closeAll,
     };

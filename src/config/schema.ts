@@ -124,6 +124,39 @@ export const SETTINGS = {
     default: 60_000,
     description: 'PING interval on idle APNs connections; a PING unanswered for this long marks the connection dead.',
   },
+  guardFraction: {
+    env: 'PUSHKEEPER_GUARD_FRACTION',
+    type: { kind: 'number', min: 0, max: 1 },
+    default: 0.5,
+    description:
+      'Mass-invalidation guard: when more than this fraction of a batch answers like a configuration error (DeviceTokenNotForTopic, BadDeviceToken in both environments), nothing is deleted and the notification fails naming the cause.',
+  },
+  guardMinDevices: {
+    env: 'PUSHKEEPER_GUARD_MIN_DEVICES',
+    type: { kind: 'integer', min: 1, max: 100_000 },
+    default: 10,
+    description:
+      'Mass-invalidation guard: the fewest devices of a batch refused as BadDeviceToken in both environments that count as a configuration error (fewer are treated as bad tokens). DeviceTokenNotForTopic needs no minimum: a dead device never answers it.',
+  },
+  apnsUnreachableFailAfterMs: {
+    env: 'PUSHKEEPER_APNS_UNREACHABLE_FAIL_AFTER_MS',
+    type: { kind: 'integer', min: 0, max: 3_600_000 },
+    default: 30_000,
+    description:
+      "Once an app's APNs endpoint has been unreachable (refused, TLS/CA failure, timeout) this long, its notifications fail with the reason instead of waiting for retries.",
+  },
+  apnsConnectTimeoutMs: {
+    env: 'PUSHKEEPER_APNS_CONNECT_TIMEOUT_MS',
+    type: { kind: 'integer', min: 100, max: 600_000 },
+    default: 10_000,
+    description: 'How long opening an APNs connection (TCP and TLS) may take.',
+  },
+  apnsClientIdleMs: {
+    env: 'PUSHKEEPER_APNS_CLIENT_IDLE_MS',
+    type: { kind: 'integer', min: 1_000, max: 86_400_000 },
+    default: 600_000,
+    description: "An app's APNs client unused this long is closed (its connections too); the next send opens a new one.",
+  },
   feedbackIntervalHours: {
     env: 'PUSHKEEPER_FEEDBACK_INTERVAL_HOURS',
     type: { kind: 'number', min: 0.1, max: 24 * 7 },

@@ -1,3 +1,4 @@
+export * from './app-settings.ts';
 export * from './apns-reason.ts';
 export * from './audience.ts';
 export * from './device-fields.ts';
@@ -8,7 +9,12 @@ export * from './payload.ts';
 export * from './push-type.ts';
 export * from './result.ts';
 export * from './send-result.ts';
+export * from './misconfiguration.ts';
+export * from './provider-health.ts';
 export * from './fcm-error.ts';
 export * from './fcm-message.ts';
 export * from './fcm-token.ts';
 export * from './fcm-send-result.ts';
+export * from './webpush-message.ts';
+export * from './webpush-status.ts';
+export * from './webpush-subscription.ts';

@@ -187,6 +187,38 @@ export const PatchAppBody = Type.Object(
 );
 export type PatchAppBody = Static<typeof PatchAppBody>;
 
+export const ProviderHealthSchema = Type.Object(
+  {
+    status: Type.Union([
+      Type.Literal('healthy'),
+      Type.Literal('misconfigured'),
+      Type.Literal('unreachable'),
+      Type.Literal('unauthorized'),
+    ]),
+    reason: Nullable(Type.String()),
+    since: Nullable(DateTime()),
+  },
+  { description: 'healthy, or why not (misconfigured, unreachable, unauthorized) and since when.' },
+);
+
+const VerifyStatusSchema = Type.Union([
+  Type.Literal('ok'),
+  Type.Literal('unauthorized'),
+  Type.Literal('unreachable'),
+  Type.Literal('error'),
+]);
+const VerifyResultSchema = Type.Object({ status: VerifyStatusSchema, reason: Type.String() });
+export const VerifyReportSchema = Type.Object(
+  {
+    apns: Type.Object({
+      status: VerifyStatusSchema,
+      reason: Type.String(),
+      environments: Type.Object({ production: VerifyResultSchema, sandbox: VerifyResultSchema }),
+    }),
+  },
+  { description: 'Per provider: ok, unauthorized (credentials refused), unreachable (no connection), or error.' },
+);
+
 export const AppSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
@@ -197,6 +229,12 @@ export const AppSchema = Type.Object({
       production: Nullable(Type.String()),
       sandbox: Nullable(Type.String()),
       hasCa: Type.Boolean(),
+      ca: Nullable(
+        Type.Object(
+          { subject: Type.String(), sha256: Type.String(), validTo: Type.String() },
+          { description: 'The first certificate of the CA bundle: who it is and its SHA-256 fingerprint.' },
+        ),
+      ),
     }),
   ),
   feedback: Nullable(
@@ -208,11 +246,10 @@ export const AppSchema = Type.Object({
     }),
   ),
   webhookUrl: Nullable(Type.String()),
-  credentialsHealth: Type.Object({
-    status: Type.Union([Type.Literal('healthy'), Type.Literal('unhealthy')]),
-    reason: Nullable(Type.String()),
-    since: Nullable(DateTime()),
-  }),
+  health: Type.Object(
+    { apns: ProviderHealthSchema },
+    { description: "What Pushkeeper saw of each provider: one key per provider the app uses." },
+  ),
   createdAt: DateTime(),
   updatedAt: DateTime(),
 });

@@ -2,14 +2,25 @@
  * Store rows → API answers. Times become ISO strings, secrets never leave: an app answers whether
  * it has a CA, not the PEM; credentials and webhook secrets are not part of `App` at all.
  */
+import { X509Certificate } from 'node:crypto';
 import type { ApiKey, App, Device, Invalidation, Notification, Outcome } from '../store/contract.ts';
 import type { ApiKeyView, AppView, DeviceView, NotificationView } from './schemas.ts';
 
 const iso = (date: Date): string => date.toISOString();
+
+/** A CA is public, but a PEM is long: its subject, fingerprint and expiry identify it. */
+function caSummary(pem: string): { subject: string; sha256: string; validTo: string } | null {
+  try {
+    const certificate = new X509Certificate(pem);
+    return { subject: certificate.subject.replaceAll('\n', ', '), sha256: certificate.fingerprint256, validTo: certificate.validTo };
+  } catch {
+    return null;
+  }
+}
 const isoOrNull = (date: Date | null): string | null => (date === null ? null : date.toISOString());
 
 export function appView(app: App): AppView {
-  const health = app.credentialsHealth;
+  const apns = app.apnsHealth;
   return {
     id: app.id,
     name: app.name,
@@ -22,6 +33,7 @@ export function appView(app: App): AppView {
             production: app.endpoints.production,
             sandbox: app.endpoints.sandbox,
             hasCa: app.endpoints.caPem !== null,
+            ca: app.endpoints.caPem === null ? null : caSummary(app.endpoints.caPem),
           },
     feedback:
       app.feedback === null
@@ -33,10 +45,13 @@ export function appView(app: App): AppView {
             hasCa: app.feedback.caPem !== null,
           },
     webhookUrl: app.webhookUrl,
-    credentialsHealth:
-      health.status === 'healthy'
-        ? { status: 'healthy', reason: null, since: null }
-        : { status: 'unhealthy', reason: health.reason, since: iso(health.since) },
+    // One key per provider, so FCM and Web Push can join without changing the shape.
+    health: {
+      apns:
+        apns.status === 'healthy'
+          ? { status: 'healthy', reason: null, since: null }
+          : { status: apns.status, reason: apns.reason, since: iso(apns.since) },
+    },
     createdAt: iso(app.createdAt),
     updatedAt: iso(app.updatedAt),
   };

@@ -57,6 +57,6 @@ export function createAgentGateway(options: AgentGatewayOptions): ApnsGateway {
       return results;
     },
     forget: (appId) => agent.evict(appId),
-    close: () => agent.close(),
+    close: (closeOptions) => agent.close(closeOptions),
   };
 }

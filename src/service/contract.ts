@@ -4,6 +4,7 @@
  */
 import type { Problem, Result } from '../domain/index.ts';
 import type { CancelResult, Notification, Store } from '../store/contract.ts';
+import type { AppService, KeyService } from './apps.ts';
 
 export interface PushRequest {
   readonly audience: unknown;
@@ -50,6 +51,9 @@ export interface Readiness {
 
 export interface ServiceDeps {
   readonly store: Store;
+  /** Apps and their settings, health and verification (apps.ts). */
+  readonly apps: AppService;
+  readonly keys: KeyService;
   readonly push: PushService;
   readonly feedback: FeedbackService;
   readonly readiness: Readiness;

@@ -30,5 +30,6 @@ export interface ApnsGateway {
   sendAll(route: DeliveryRoute, notifications: readonly OutgoingNotification[]): Promise<SendResult[]>;
   /** Drops the clients of one app (its credentials or endpoints changed). */
   forget(appId: string): Promise<void>;
-  close(): Promise<void>;
+  /** Drains; with `timeoutMs`, connections still busy after it are destroyed (a stuck shutdown ends). */
+  close(options?: { readonly timeoutMs?: number }): Promise<void>;
 }

@@ -12,6 +12,7 @@ import type { ApnsGateway } from './gateway.ts';
 import type { ServiceLogger } from './logger.ts';
 import { runMaintenance } from './maintenance.ts';
 import { createPushService, enqueueFanout } from './push-accept.ts';
+import type { GuardSettings } from './registry-guard.ts';
 import { type FanoutJob, QUEUE, type SendJob, type WebhookJob } from './queues.ts';
 import { runSendBatch } from './send-batch.ts';
 import { createWebhookNotifier, deliverWebhook } from './webhook.ts';
@@ -33,6 +34,8 @@ export interface PipelineOptions {
   readonly sendRetryLimit?: number;
   readonly invalidationRetentionDays?: number;
   readonly notificationRetentionDays?: number;
+  /** The mass-invalidation guard's thresholds and the unreachable window; safe defaults otherwise. */
+  readonly guard?: GuardSettings;
   readonly now?: () => Date;
 }
 
@@ -96,6 +99,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       webhooks,
       successMarkIntervalMs: options.lastSuccessIntervalMs ?? 86_400_000,
       sendRetryLimit,
+      ...(options.guard ? { guard: options.guard } : {}),
       ...(options.now ? { now: options.now } : {}),
     };
     const sendWork = { concurrency: options.workerConcurrency ?? 4, batchSize: options.sendJobsPerFetch ?? 1 };

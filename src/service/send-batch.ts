@@ -10,13 +10,14 @@
  * same derived apns-id. A run commits only if the checkpoint is still what it read at its start, so
  * a batch's counts land once even when two runs overlap (a queue handing a job out again).
  */
-import { type DeviceToken, type Environment, maskDeviceToken, otherEnvironment, type PushType, type SendResult } from '../domain/index.ts';
+import { type DeviceToken, type Environment, healthBlocksSending, maskDeviceToken, otherEnvironment, type PushType, type SendResult } from '../domain/index.ts';
 import type { Job } from '../queue/contract.ts';
 import type { App, BatchDevice, OutcomeInput, OutcomeKind, Store } from '../store/contract.ts';
 import { apnsIdFor } from './apns-id.ts';
 import { finishIfComplete } from './completion.ts';
 import type { ApnsGateway, DeliveryRoute, OutgoingNotification } from './gateway.ts';
 import type { ServiceLogger } from './logger.ts';
+import { type GuardSettings, markUnauthorized, reviewAnswers, stopWith } from './registry-guard.ts';
 import { type SendDevice, type SendJob, sendJobDevices } from './queues.ts';
 import type { WebhookNotifier } from './webhook.ts';
 
@@ -29,6 +30,8 @@ export interface SendDeps {
   readonly successMarkIntervalMs: number;
   /** The send queue's retry limit: on the last attempt, retryable results become `failed` outcomes. */
   readonly sendRetryLimit: number;
+  /** The mass-invalidation guard's thresholds and the unreachable window (registry-guard.ts). */
+  readonly guard?: GuardSettings;
   readonly now?: () => Date;
 }
 
@@ -112,49 +115,48 @@ async function invalidate(ctx: Context, part: Part, token: DeviceToken, reason: 
 const CREDENTIAL_FAILURES: ReadonlySet<string> = new Set(['PK_ERR_APNS_CREDENTIALS_UNHEALTHY', 'PK_ERR_CREDENTIALS_INVALID']);
 
 async function markCredentialsUnhealthy(ctx: Context, reason: string): Promise<void> {
-  ctx.stop ??= { failureReason: `APNs refused the credentials: ${reason}` };
-  await ctx.deps.store.apps.setCredentialsHealth(ctx.app.id, { status: 'unhealthy', reason, since: now(ctx.deps) });
+  const stop = await markUnauthorized(ctx.deps, ctx.app, reason);
+  ctx.stop ??= stop;
 }
 
-/** Applies one result's disposition. Returns the devices to try on the other environment. */
-async function apply(ctx: Context, part: Part, device: Device, result: SendResult, allowEnvironmentRetry: boolean): Promise<Device | null> {
+/** Applies one result's disposition (an environment mismatch here was already tried on both). */
+async function apply(ctx: Context, part: Part, device: Device, result: SendResult): Promise<void> {
   const { token } = device;
   if (result.kind === 'accepted') {
     accepted(part, token, result.apnsId);
-    return null;
+    return;
   }
   if (result.kind === 'failed') {
     if (CREDENTIAL_FAILURES.has(result.code)) {
       // The client refused to send (a GOAWAY such as BadCertificateEnvironment, unusable stored
       // credentials): the same outcome as a reauth rejection.
       await markCredentialsUnhealthy(ctx, result.message);
-      return null;
+      return;
     }
     part.retryable.push({ device, reason: result.code });
-    return null;
+    return;
   }
   switch (result.disposition) {
     case 'invalidate-token':
       await invalidate(ctx, part, token, result.reason, result.status, result.invalidSince, result.apnsId);
-      return null;
+      return;
     case 'environment-mismatch':
-      if (allowEnvironmentRetry) return { token, environment: otherEnvironment(device.environment) };
       // Rejected in both environments: the token is no good anywhere.
       await invalidate(ctx, part, token, result.reason, result.status, undefined, result.apnsId);
-      return null;
+      return;
     case 'retry':
       part.retryable.push({ device, reason: result.reason });
-      return null;
+      return;
     case 'reauth':
       await markCredentialsUnhealthy(ctx, result.reason);
-      return null;
+      return;
     case 'permanent':
       if (result.scope === 'device') {
         note(part, { token, outcome: 'rejected', reason: result.reason, apnsId: result.apnsId });
       } else {
         ctx.stop ??= { failureReason: `APNs rejected the notification: ${result.reason}` };
       }
-      return null;
+      return;
   }
 }
 
@@ -176,34 +178,48 @@ async function sendPart(ctx: Context, part: Part, devices: readonly Device[]): P
   for (const [environment, list] of byEnvironment(devices)) {
     if (ctx.stop) return;
     const results = await ctx.deps.gateway.sendAll(ctx.routes(environment), list.map((d) => ctx.outgoing(d.token)));
-    const elsewhere: Device[] = [];
+    const answers: [Device, Exclude<SendResult, { kind: 'accepted' }>][] = [];
     for (let index = 0; index < list.length; index += 1) {
       const device = list[index]!;
       const result = results[index]!;
       if (result.kind === 'accepted') {
         // The common case, kept free of promises: a count and a success mark.
         accepted(part, device.token, result.apnsId);
-        continue;
+      } else {
+        answers.push([device, result]);
       }
-      const other = await apply(ctx, part, device, result, true);
-      if (other) elsewhere.push(other);
     }
-    if (elsewhere.length > 0 && !ctx.stop) {
-      // Apple: BadDeviceToken may mean "a token of the other environment" ("Handling
-      // notification responses from APNs"); try it there once.
-      const otherRoute = ctx.routes(otherEnvironment(environment));
-      const retried = await ctx.deps.gateway.sendAll(otherRoute, elsewhere.map((d) => ctx.outgoing(d.token)));
-      for (const [index, device] of elsewhere.entries()) {
-        const result = retried[index]!;
-        if (result.kind === 'accepted') {
-          await ctx.deps.store.devices.setEnvironment(ctx.app.id, device.token, device.environment);
-          ctx.deps.logger.info(
-            { appId: ctx.app.id, token: maskDeviceToken(device.token), environment: device.environment },
-            'corrected device environment',
-          );
-        }
-        await apply(ctx, part, device, result, false);
+    // Apple: BadDeviceToken may mean "a token of the other environment" ("Handling notification
+    // responses from APNs"); try it there once.
+    const elsewhere = answers.filter(([, r]) => r.kind === 'rejected' && r.disposition === 'environment-mismatch').map(([d]) => d);
+    const otherRoute = ctx.routes(otherEnvironment(environment));
+    const retried = elsewhere.length > 0 ? await ctx.deps.gateway.sendAll(otherRoute, elsewhere.map((d) => ctx.outgoing(d.token))) : [];
+    // Nothing is applied before the guard saw the whole batch: a configuration error deletes nothing.
+    const review = { app: ctx.app, notificationId: ctx.notificationId, sent: list.length, rejected: answers.map(([, r]) => r), retried };
+    const stop = answers.length === 0 ? null : await reviewAnswers(ctx.deps, review);
+    if (stop) {
+      ctx.stop ??= stop;
+      for (const [{ token }, r] of answers) {
+        const apnsId = r.apnsId || apnsIdFor(ctx.notificationId, token);
+        if (r.kind === 'rejected') note(part, { token, outcome: 'rejected', reason: r.reason, apnsId });
+        else note(part, { token, outcome: 'failed', reason: r.code, apnsId });
       }
+      return;
+    }
+    for (const [device, result] of answers) {
+      if (result.kind !== 'rejected' || result.disposition !== 'environment-mismatch') await apply(ctx, part, device, result);
+    }
+    for (const [index, device] of elsewhere.entries()) {
+      const result = retried[index]!;
+      if (result.kind === 'accepted') {
+        const moved = { token: device.token, environment: otherEnvironment(device.environment) };
+        await ctx.deps.store.devices.setEnvironment(ctx.app.id, moved.token, moved.environment);
+        ctx.deps.logger.info(
+          { appId: ctx.app.id, token: maskDeviceToken(moved.token), environment: moved.environment },
+          'corrected device environment',
+        );
+      }
+      await apply(ctx, part, device, result);
     }
   }
 }
@@ -238,9 +254,9 @@ export async function runSendBatch(deps: SendDeps, job: Job<SendJob>): Promise<v
   const app = await deps.store.apps.get(appId);
   const secrets = app === null ? null : await deps.store.apps.getSecrets(appId);
   if (app === null || secrets === null) return;
-  if (app.credentialsHealth.status === 'unhealthy') {
+  if (healthBlocksSending(app.apnsHealth) && app.apnsHealth.status !== 'healthy') {
     await deps.store.notifications.transition(appId, notificationId, ['sending'], 'failed', {
-      failureReason: `APNs credentials are unhealthy: ${app.credentialsHealth.reason}`,
+      failureReason: stopWith('PK_ERR_APNS_UNAUTHORIZED', `APNs refused the credentials: ${app.apnsHealth.reason}`).failureReason,
     });
     return;
   }
@@ -330,6 +346,9 @@ export async function runSendBatch(deps: SendDeps, job: Job<SendJob>): Promise<v
     return;
   }
   if (remaining.length > 0) {
+    // Cancelled (or failed elsewhere) meanwhile: the job ends here instead of waiting in the queue to retry.
+    const current = await deps.store.notifications.get(appId, notificationId);
+    if (current === null || current.status !== 'sending') return;
     throw new RetryableSendError(
       `${remaining.length} device(s) to retry: ${[...new Set(part.retryable.map((r) => r.reason))].join(', ')}`,
     );

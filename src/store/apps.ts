@@ -2,8 +2,8 @@
  * Apps and their secrets. Credentials and the webhook secret are encrypted with the app id and
  * topic as associated data, so changing the topic re-encrypts them in the same transaction.
  */
-import type { Kysely, Selectable } from 'kysely';
-import { fail, ok, problem, type Result } from '../domain/index.ts';
+import { type Kysely, type Selectable, sql } from 'kysely';
+import { fail, isProviderHealthStatus, ok, problem, type ProviderHealth, type Result } from '../domain/index.ts';
 import type {
   ApnsCredentials,
   App,
@@ -13,7 +13,6 @@ import type {
   AppStore,
   AppWebhook,
   CreateAppInput,
-  CredentialsHealth,
   Page,
   PageRequest,
   UpdateAppInput,
@@ -42,11 +41,15 @@ const APP_COLUMNS = [
 
 type AppRow = Pick<Selectable<AppsTable>, (typeof APP_COLUMNS)[number]>;
 
+/** Rows written before the statuses were told apart say `unhealthy`: APNs had refused the credentials. */
+function toHealth(row: Pick<AppRow, 'health_status' | 'health_reason' | 'health_since'>): ProviderHealth {
+  const status = row.health_status === 'unhealthy' ? 'unauthorized' : row.health_status;
+  if (!isProviderHealthStatus(status) || status === 'healthy') return { status: 'healthy' };
+  return { status, reason: row.health_reason ?? '', since: toDate(row.health_since ?? 0) };
+}
+
 function toApp(row: AppRow): App {
-  const health: CredentialsHealth =
-    row.health_status === 'unhealthy'
-      ? { status: 'unhealthy', reason: row.health_reason ?? '', since: toDate(row.health_since ?? 0) }
-      : { status: 'healthy' };
+  const health = toHealth(row);
   return {
     id: row.id,
     name: row.name,
@@ -55,7 +58,7 @@ function toApp(row: AppRow): App {
     endpoints: row.endpoints === null ? null : (JSON.parse(row.endpoints) as AppEndpoints),
     feedback: row.feedback === null ? null : (JSON.parse(row.feedback) as AppFeedbackSettings),
     webhookUrl: row.webhook_url,
-    credentialsHealth: health,
+    apnsHealth: health,
     createdAt: toDate(row.created_at),
     updatedAt: toDate(row.updated_at),
   };
@@ -236,8 +239,8 @@ export class SqlAppStore implements AppStore {
           ...(input.feedback !== undefined
             ? { feedback: input.feedback ? JSON.stringify(input.feedback) : null }
             : {}),
-          // New credentials deserve a new chance: health is APNs' verdict on the old ones.
-          ...(input.credentials !== undefined
+          // New settings deserve a new chance: health is APNs' verdict on the old ones.
+          ...(input.credentials !== undefined || input.topic !== undefined || input.endpoints !== undefined
             ? { health_status: 'healthy', health_reason: null, health_since: null }
             : {}),
           updated_at: toMs(at),
@@ -298,26 +301,22 @@ export class SqlAppStore implements AppStore {
     return secrets ? { credentials: secrets.credentials, webhook: secrets.webhook } : null;
   }
 
-  async setCredentialsHealth(
-    appId: string,
-    health: CredentialsHealth,
-    at: Date = new Date(),
-  ): Promise<boolean> {
-    const result = await this.#db
+  async setApnsHealth(appId: string, health: ProviderHealth): Promise<ProviderHealth | null> {
+    const status = health.status;
+    const reason = health.status === 'healthy' ? null : health.reason;
+    const since = health.status === 'healthy' ? null : toMs(health.since);
+    const row = await this.#db
       .updateTable('apps')
-      .set(
-        health.status === 'healthy'
-          ? { health_status: 'healthy', health_reason: null, health_since: null, updated_at: toMs(at) }
-          : {
-              health_status: 'unhealthy',
-              health_reason: health.reason,
-              health_since: toMs(health.since),
-              updated_at: toMs(at),
-            },
-      )
+      .set({
+        health_status: status,
+        health_reason: reason,
+        // The first moment of this status is kept while the status stays the same.
+        health_since: sql<number | null>`case when ${sql.ref('health_status')} = ${status} and ${sql.ref('health_since')} is not null then ${sql.ref('health_since')} else ${since} end`,
+      })
       .where('id', '=', appId)
+      .returning(['health_status', 'health_reason', 'health_since'])
       .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+    return row ? toHealth(row) : null;
   }
 
   async listWithFeedback(): Promise<readonly App[]> {

@@ -135,6 +135,19 @@ describe('apps and keys', () => {
     ]);
     expect(rotated.code, rotated.stderr).toBe(EXIT.ok);
     expect((await h.store.apps.getSecrets(app.id))?.credentials).toMatchObject({ keyId: 'KEYID99999' });
+    // Rotate changes only what it is given: a CA alone keeps both endpoints, an endpoint alone the CA.
+    const endpointsRotated = await run(['apps', 'rotate', app.id, '--production-url', 'https://127.0.0.1:4443', '--sandbox-url', 'https://127.0.0.1:4444']);
+    expect(endpointsRotated.code, endpointsRotated.stderr).toBe(EXIT.ok);
+    const { createTestPki } = await import('../../src/testing/index.ts');
+    writeFileSync(join(dir, 'ca.pem'), (await createTestPki()).caCertPem);
+    expect((await run(['apps', 'rotate', app.id, '--ca', join(dir, 'ca.pem')])).code).toBe(EXIT.ok);
+    expect((await run(['apps', 'rotate', app.id, '--production-url', 'https://127.0.0.1:5443'])).code).toBe(EXIT.ok);
+    expect((await h.store.apps.get(app.id))?.endpoints).toMatchObject({ production: 'https://127.0.0.1:5443', sandbox: 'https://127.0.0.1:4444' });
+    expect((await h.store.apps.get(app.id))?.endpoints?.caPem).toContain('BEGIN CERTIFICATE');
+    const details = await run(['apps', 'show', app.id]);
+    expect(details.stdout).toContain('https://127.0.0.1:5443');
+    expect(details.stdout).toContain('https://127.0.0.1:4444');
+    expect(details.stdout).toMatch(/SHA-256 [0-9A-F:]+/);
     const nothing = await run(['apps', 'rotate', app.id]);
     expect(nothing.code).toBe(EXIT.usage);
     const missing = await run(['apps', 'show', 'app_missing']);

@@ -38,6 +38,7 @@ describe('POST /v1/apps', () => {
       production: 'https://127.0.0.1:4443',
       sandbox: 'https://127.0.0.1:4444',
       hasCa: false,
+      ca: null,
     });
     expect(body.webhookUrl).toBe('https://example.test/hook');
     expect(response.body).not.toContain('PRIVATE KEY');

@@ -31,6 +31,10 @@ import type {
   PushRequest,
   PushService,
 } from '../../src/service/contract.ts';
+import { ApnsAgent } from '../../src/providers/apns/index.ts';
+import { createAppService, createKeyService } from '../../src/service/apps.ts';
+import { createAgentGateway } from '../../src/service/apns-gateway.ts';
+import { silentLogger } from '../../src/service/logger.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/contract.ts';
 
@@ -147,8 +151,11 @@ export async function createHarness(
   const feedback = new FakeFeedbackService(store);
   const registry = new Registry();
   const state = { shuttingDown: false, storeReady: true };
+  const gateway = createAgentGateway({ agent: new ApnsAgent() });
   const app = await buildApp({
     store,
+    apps: createAppService({ store, gateway, logger: silentLogger }),
+    keys: createKeyService({ store }),
     push,
     feedback,
     readiness: { check: async () => ({ store: state.storeReady, queue: true }) },
@@ -184,6 +191,7 @@ export async function createHarness(
     },
     async close() {
       await app.close();
+      await gateway.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },

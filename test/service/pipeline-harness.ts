@@ -8,12 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { ApnsAgent } from '../../src/providers/apns/index.ts';
+import { type AgentClientOptions, ApnsAgent } from '../../src/providers/apns/index.ts';
 import type { DeviceToken } from '../../src/domain/index.ts';
 import { EmbeddedJobQueue, type JobQueue, PgBossJobQueue } from '../../src/queue/index.ts';
 import { createAgentGateway } from '../../src/service/apns-gateway.ts';
 import type { ServiceLogger } from '../../src/service/logger.ts';
 import { type Pipeline, startPipeline } from '../../src/service/pipeline.ts';
+import type { GuardSettings } from '../../src/service/registry-guard.ts';
 import { type App, FINAL_NOTIFICATION_STATUSES, type Notification, openStore, type Store } from '../../src/store/index.ts';
 import { createTestPki, generateSigningKey, type MockApnsServer, startMockApnsServer } from '../../src/testing/index.ts';
 
@@ -72,6 +73,11 @@ export async function startHarness(
     sendRetryLimit?: number;
     lastSuccessIntervalMs?: number;
     now?: () => Date;
+    /** The app's topic; devices are registered at the mock under BUNDLE_ID whatever it is. */
+    topic?: string;
+    guard?: GuardSettings;
+    /** Options of the agent's clients (short timeouts and few attempts for failure tests). */
+    client?: AgentClientOptions;
   } = {},
 ): Promise<Harness> {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -109,7 +115,7 @@ export async function startHarness(
   cleanups.push(() => store.close());
   await queue.start();
   cleanups.push(() => queue.close());
-  const agent = new ApnsAgent();
+  const agent = new ApnsAgent(options.client ? { client: options.client } : {});
   const gateway = createAgentGateway({ agent });
   cleanups.push(() => gateway.close());
   const pipeline = await startPipeline({
@@ -122,10 +128,11 @@ export async function startHarness(
     ...(options.lastSuccessIntervalMs === undefined ? {} : { lastSuccessIntervalMs: options.lastSuccessIntervalMs }),
     ...(options.now === undefined ? {} : { now: options.now }),
     sendRetryLimit: options.sendRetryLimit ?? 2,
+    ...(options.guard ? { guard: options.guard } : {}),
   });
   const created = await store.apps.create({
     name: 'Pipeline test',
-    topic: BUNDLE_ID,
+    topic: options.topic ?? BUNDLE_ID,
     credentials: { auth: 'token', teamId: TEAM_ID, keyId: KEY_ID, privateKey: key.privateKeyPem },
     endpoints: { production: production.url, sandbox: sandbox.url, caPem: pki.caCertPem },
     webhook: options.webhook ?? null,

@@ -155,8 +155,8 @@ describe.each<Backend>(['sqlite', 'postgres'])('push pipeline on %s', (backend) 
     const notification = await accept(h, { audience: { alias: 'x' } });
     const final = await h.waitForFinal(notification.id);
     expect(final.status).toBe('failed');
-    expect(final.failureReason).toContain('InvalidProviderToken');
-    expect((await h.store.apps.get(h.app.id))?.credentialsHealth).toMatchObject({ status: 'unhealthy', reason: 'InvalidProviderToken' });
+    expect(final.failureReason?.split(':')[0]).toBe('PK_ERR_APNS_UNAUTHORIZED');
+    expect((await h.store.apps.get(h.app.id))?.apnsHealth).toMatchObject({ status: 'unauthorized', reason: 'InvalidProviderToken' });
     const device = await h.store.devices.get(h.app.id, token);
     expect(device.ok && device.value?.token).toBe(token);
   });

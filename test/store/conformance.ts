@@ -179,18 +179,31 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
 
         const appId = await newApp();
         const since = new Date('2026-01-01T00:00:00Z');
-        await store.apps.setCredentialsHealth(appId, {
-          status: 'unhealthy',
+        await store.apps.setApnsHealth(appId, {
+          status: 'unauthorized',
           reason: 'InvalidProviderToken',
           since,
         });
-        expect((await store.apps.get(appId))?.credentialsHealth).toEqual({
-          status: 'unhealthy',
+        expect((await store.apps.get(appId))?.apnsHealth).toEqual({
+          status: 'unauthorized',
           reason: 'InvalidProviderToken',
           since,
         });
+        // The same status again keeps its first moment; another status starts its own.
+        const later = new Date('2026-01-01T00:05:00Z');
+        expect(await store.apps.setApnsHealth(appId, { status: 'unauthorized', reason: 'Forbidden', since: later })).toEqual({
+          status: 'unauthorized',
+          reason: 'Forbidden',
+          since,
+        });
+        expect(await store.apps.setApnsHealth(appId, { status: 'unreachable', reason: 'ECONNREFUSED', since: later })).toEqual({
+          status: 'unreachable',
+          reason: 'ECONNREFUSED',
+          since: later,
+        });
+        expect(await store.apps.setApnsHealth('app_missing', { status: 'healthy' })).toBeNull();
         expectOk(await store.apps.update(appId, { credentials: { ...CREDENTIALS, keyId: 'NEWKEY0001' } }));
-        expect((await store.apps.get(appId))?.credentialsHealth).toEqual({ status: 'healthy' });
+        expect((await store.apps.get(appId))?.apnsHealth).toEqual({ status: 'healthy' });
         expect((await store.apps.getSecrets(appId))?.credentials).toMatchObject({ keyId: 'NEWKEY0001' });
       });
 

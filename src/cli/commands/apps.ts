@@ -82,15 +82,14 @@ export function credentialsFromOptions(options: CredentialOptions): Record<strin
   };
 }
 
+/** Only the settings given: the server keeps every endpoint field a request does not name. */
 function settingsFromOptions(options: EndpointOptions): Record<string, unknown> {
   const body: Record<string, unknown> = {};
-  if (options.productionUrl !== undefined || options.sandboxUrl !== undefined || options.ca !== undefined) {
-    body['endpoints'] = {
-      production: options.productionUrl ?? null,
-      sandbox: options.sandboxUrl ?? null,
-      caPem: options.ca === undefined ? null : readOptionText('--ca', options.ca, 'pem'),
-    };
-  }
+  const endpoints: Record<string, unknown> = {};
+  if (options.productionUrl !== undefined) endpoints['production'] = options.productionUrl;
+  if (options.sandboxUrl !== undefined) endpoints['sandbox'] = options.sandboxUrl;
+  if (options.ca !== undefined) endpoints['caPem'] = readOptionText('--ca', options.ca, 'pem');
+  if (Object.keys(endpoints).length > 0) body['endpoints'] = endpoints;
   if (options.feedbackHost !== undefined) {
     body['feedback'] = {
       host: options.feedbackHost,
@@ -112,9 +111,19 @@ interface AppAnswer {
   readonly name: string;
   readonly topic: string;
   readonly authKind: string;
-  readonly credentialsHealth: { readonly status: string; readonly reason: string | null };
-  readonly endpoints: { readonly production: string | null; readonly sandbox: string | null } | null;
+  readonly health: Readonly<Record<string, { readonly status: string; readonly reason: string | null; readonly since: string | null }>>;
+  readonly endpoints: {
+    readonly production: string | null;
+    readonly sandbox: string | null;
+    readonly ca?: { readonly subject: string; readonly sha256: string; readonly validTo: string } | null;
+  } | null;
   readonly createdAt: string;
+}
+
+function healthText(health: AppAnswer['health'][string] | undefined): string {
+  if (health === undefined) return 'unknown';
+  if (health.status === 'healthy') return 'healthy';
+  return `${health.status} since ${health.since ?? '?'}: ${health.reason ?? ''}`;
 }
 
 function appFields(app: AppAnswer) {
@@ -123,11 +132,10 @@ function appFields(app: AppAnswer) {
     name: app.name,
     topic: app.topic,
     auth: app.authKind,
-    credentials:
-      app.credentialsHealth.status +
-      (app.credentialsHealth.reason ? ` (${app.credentialsHealth.reason})` : ''),
-    production: app.endpoints?.production ?? 'Apple',
-    sandbox: app.endpoints?.sandbox ?? 'Apple',
+    apns: healthText(app.health['apns']),
+    production: app.endpoints?.production ?? 'Apple (api.push.apple.com)',
+    sandbox: app.endpoints?.sandbox ?? 'Apple (api.sandbox.push.apple.com)',
+    ca: app.endpoints?.ca ? `${app.endpoints.ca.subject} (SHA-256 ${app.endpoints.ca.sha256}, until ${app.endpoints.ca.validTo})` : 'system CAs',
     created: app.createdAt,
   };
 }
@@ -182,7 +190,7 @@ export function registerAppsCommand(program: Command, io: ClientIo): void {
       const items: AppAnswer[] = [];
       for await (const page of client.pages<AppAnswer>('/v1/apps')) items.push(...page);
       printer.data(items);
-      printer.table(items.map(appFields), ['id', 'name', 'topic', 'auth', 'credentials']);
+      printer.table(items.map(appFields), ['id', 'name', 'topic', 'auth', 'apns']);
       return EXIT.ok;
     }),
   );
@@ -203,7 +211,7 @@ export function registerAppsCommand(program: Command, io: ClientIo): void {
       addClientOptions(
         apps
           .command('rotate')
-          .description("replace an app's APNs credentials (and optionally its settings)")
+          .description("change an app's credentials or settings; what is not given is kept")
           .argument('<app>', 'app id')
           .option('--name <name>', 'new display name')
           .option('--topic <bundleId>', 'new topic'),

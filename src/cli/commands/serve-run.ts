@@ -68,6 +68,8 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const runtime: Runtime = await startRuntime(config, { logger, work: flags.apiOnly !== true });
   const app = await buildApp({
     store: runtime.store,
+    apps: runtime.apps,
+    keys: runtime.keys,
     push: runtime.pipeline.push,
     feedback: runtime.feedback,
     readiness: {

@@ -4,9 +4,9 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AppEndpoints, AppFeedbackSettings, UpdateAppInput } from '../../store/contract.ts';
+import type { AppFeedbackSettings } from '../../store/contract.ts';
+import type { AppPatch, EndpointsPatch, NewApiKey } from '../../service/apps.ts';
 import { generateApiKey } from '../api-keys.ts';
-import { checkCredentials } from '../credentials-check.ts';
 import { sendError, sendProblem } from '../problem-reply.ts';
 import type { RoutePluginOptions } from '../route-context.ts';
 import {
@@ -18,14 +18,20 @@ import {
   PageQuery,
   PatchAppBody,
   pageOf,
+  VerifyReportSchema,
 } from '../schemas.ts';
 import { apiKeyView, appView } from '../views.ts';
 
 type EndpointsBody = NonNullable<CreateAppBody['endpoints']>;
 type FeedbackBody = NonNullable<CreateAppBody['feedback']>;
 
-function endpoints(body: EndpointsBody): AppEndpoints {
-  return { production: body.production ?? null, sandbox: body.sandbox ?? null, caPem: body.caPem ?? null };
+/** Only the fields the body names: an absent field is kept by the service, `null` clears it. */
+function endpoints(body: EndpointsBody): EndpointsPatch {
+  return {
+    ...(body.production === undefined ? {} : { production: body.production }),
+    ...(body.sandbox === undefined ? {} : { sandbox: body.sandbox }),
+    ...(body.caPem === undefined ? {} : { caPem: body.caPem }),
+  };
 }
 
 function feedback(body: FeedbackBody): AppFeedbackSettings {
@@ -38,7 +44,7 @@ function feedback(body: FeedbackBody): AppFeedbackSettings {
 }
 
 export const appRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (app, { context }) => {
-  const { store } = context.deps;
+  const { apps } = context.deps;
 
   app.post(
     '/v1/apps',
@@ -54,9 +60,13 @@ export const appRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (a
     },
     async (request, reply) => {
       const body = request.body;
-      const credentials = checkCredentials(body.apns);
-      if (!credentials.ok) return sendProblem(reply, credentials.error);
-      const created = await store.apps.create(
+      const server = generateApiKey('server');
+      const publishable = generateApiKey('publishable');
+      const firstKeys: NewApiKey[] = [
+        { scope: 'server', prefix: server.displayPrefix, sha256: server.sha256 },
+        { scope: 'publishable', prefix: publishable.displayPrefix, sha256: publishable.sha256 },
+      ];
+      const created = await apps.create(
         {
           name: body.name,
           topic: body.topic,
@@ -65,28 +75,17 @@ export const appRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (a
           feedback: body.feedback === undefined ? null : feedback(body.feedback),
           webhook: body.webhook ?? null,
         },
-        context.now(),
+        firstKeys,
       );
       if (!created.ok) return sendProblem(reply, created.error);
-      const appId = created.value.id;
-      const server = generateApiKey('server');
-      const publishable = generateApiKey('publishable');
-      const keys = [];
-      for (const [scope, key] of [
-        ['server', server],
-        ['publishable', publishable],
-      ] as const) {
-        const stored = await store.keys.create(
-          { appId, scope, prefix: key.displayPrefix, sha256: key.sha256 },
-          context.now(),
-        );
-        if (!stored.ok) return sendProblem(reply, stored.error);
-        keys.push(apiKeyView(stored.value));
-      }
+      const appId = created.value.app.id;
       request.log.info({ appId }, 'app created');
-      return reply
-        .code(201)
-        .send({ ...appView(created.value), apiKey: server.secret, publishableKey: publishable.secret, keys });
+      return reply.code(201).send({
+        ...appView(created.value.app),
+        apiKey: server.secret,
+        publishableKey: publishable.secret,
+        keys: created.value.keys.map(apiKeyView),
+      });
     },
   );
 
@@ -102,7 +101,7 @@ export const appRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (a
       },
     },
     async (request, reply) => {
-      const page = await store.apps.list({ cursor: request.query.cursor, limit: request.query.limit });
+      const page = await apps.list({ cursor: request.query.cursor, limit: request.query.limit });
       if (!page.ok) return sendProblem(reply, page.error);
       return { items: page.value.items.map(appView), nextCursor: page.value.nextCursor };
     },
@@ -114,13 +113,14 @@ export const appRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (a
       config: { access: 'server' },
       schema: {
         tags: ['apps'],
-        summary: "Show an app (admin, or the app's own server key). Secrets are never answered.",
+        summary:
+          "Show an app (admin, or the app's own server key), with each provider's health. Secrets are never answered.",
         params: AppParams,
         response: { 200: AppSchema, ...errorResponses(403, 404) },
       },
     },
     async (request, reply) => {
-      const found = await store.apps.get(request.params.app);
+      const found = await apps.get(request.params.app);
       if (found === null) return sendError(reply, 'PK_ERR_APP_NOT_FOUND');
       return appView(found);
     },
@@ -133,7 +133,7 @@ export const appRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (a
       schema: {
         tags: ['apps'],
         summary:
-          'Change an app: name, topic, rotate credentials (`apns`), endpoints, feedback, webhook (null clears).',
+          'Change only the fields given: name, topic, credentials (`apns`), single endpoint fields, feedback, webhook (null clears). Applies on the next send.',
         params: AppParams,
         body: PatchAppBody,
         response: { 200: AppSchema, ...errorResponses(400, 403, 404, 409) },
@@ -141,23 +141,36 @@ export const appRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (a
     },
     async (request, reply) => {
       const body = request.body;
-      const input: { -readonly [K in keyof UpdateAppInput]: UpdateAppInput[K] } = {};
-      if (body.name !== undefined) input.name = body.name;
-      if (body.topic !== undefined) input.topic = body.topic;
-      if (body.apns !== undefined) {
-        const credentials = checkCredentials(body.apns);
-        if (!credentials.ok) return sendProblem(reply, credentials.error);
-        input.credentials = body.apns;
-      }
-      if (body.endpoints !== undefined)
-        input.endpoints = body.endpoints === null ? null : endpoints(body.endpoints);
-      if (body.feedback !== undefined)
-        input.feedback = body.feedback === null ? null : feedback(body.feedback);
-      if (body.webhook !== undefined) input.webhook = body.webhook;
-      const updated = await store.apps.update(request.params.app, input, context.now());
+      const patch: { -readonly [K in keyof AppPatch]: AppPatch[K] } = {};
+      if (body.name !== undefined) patch.name = body.name;
+      if (body.topic !== undefined) patch.topic = body.topic;
+      if (body.apns !== undefined) patch.credentials = body.apns;
+      if (body.endpoints !== undefined) patch.endpoints = body.endpoints === null ? null : endpoints(body.endpoints);
+      if (body.feedback !== undefined) patch.feedback = body.feedback === null ? null : body.feedback;
+      if (body.webhook !== undefined) patch.webhook = body.webhook;
+      const updated = await apps.update(request.params.app, patch);
       if (!updated.ok) return sendProblem(reply, updated.error);
       request.log.info({ appId: request.params.app, fields: Object.keys(body) }, 'app updated');
       return appView(updated.value);
+    },
+  );
+
+  app.post(
+    '/v1/apps/:app/credentials::verify',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['apps'],
+        summary:
+          "Prove the app's credentials live: one request per environment for a made-up token (APNs answers BadDeviceToken to a well-signed one). Updates the app's health.",
+        params: AppParams,
+        response: { 200: VerifyReportSchema, ...errorResponses(403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const report = await apps.verify(request.params.app);
+      if (!report.ok) return sendProblem(reply, report.error);
+      return report.value;
     },
   );
 
@@ -173,7 +186,7 @@ export const appRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (a
       },
     },
     async (request, reply) => {
-      const deleted = await store.apps.delete(request.params.app);
+      const deleted = await apps.delete(request.params.app);
       if (!deleted) return sendError(reply, 'PK_ERR_APP_NOT_FOUND');
       // Its keys went with it: no cached lookup may still authenticate them.
       context.keyCache.clear();

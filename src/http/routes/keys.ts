@@ -15,7 +15,7 @@ import {
 import { apiKeyView } from '../views.ts';
 
 export const keyRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (app, { context }) => {
-  const { store } = context.deps;
+  const { keys } = context.deps;
 
   app.post(
     '/v1/apps/:app/keys',
@@ -31,15 +31,11 @@ export const keyRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (a
     },
     async (request, reply) => {
       const generated = generateApiKey(request.body.scope);
-      const stored = await store.keys.create(
-        {
-          appId: request.params.app,
-          scope: request.body.scope,
-          prefix: generated.displayPrefix,
-          sha256: generated.sha256,
-        },
-        context.now(),
-      );
+      const stored = await keys.issue(request.params.app, {
+        scope: request.body.scope,
+        prefix: generated.displayPrefix,
+        sha256: generated.sha256,
+      });
       if (!stored.ok) return sendProblem(reply, stored.error);
       request.log.info(
         { appId: request.params.app, keyId: stored.value.id, scope: stored.value.scope },
@@ -61,8 +57,8 @@ export const keyRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (a
       },
     },
     async (request) => {
-      const keys = await store.keys.list(request.params.app);
-      return { items: keys.map(apiKeyView) };
+      const listed = await keys.list(request.params.app);
+      return { items: listed.map(apiKeyView) };
     },
   );
 
@@ -78,7 +74,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<RoutePluginOptions> = async (a
       },
     },
     async (request, reply) => {
-      const revoked = await store.keys.revoke(request.params.app, request.params.keyId, context.now());
+      const revoked = await keys.revoke(request.params.app, request.params.keyId);
       if (!revoked) return sendError(reply, 'PK_ERR_KEY_NOT_FOUND');
       // After the write, not before: a lookup cached in between would still see the key unrevoked.
       context.keyCache.clear();

@@ -1,5 +1,5 @@
 /** Store contract: apps (see ../contract.ts for the conventions). */
-import type { Result } from '../../domain/index.ts';
+import type { ProviderHealth, Result } from '../../domain/index.ts';
 import type { Page, PageRequest } from './paging.ts';
 
 /** APNs credentials as the app gave them; stored encrypted (AES-256-GCM, AAD = app id + topic). */
@@ -44,9 +44,8 @@ export interface AppWebhook {
   readonly secret: string;
 }
 
-export type CredentialsHealth =
-  | { readonly status: 'healthy' }
-  | { readonly status: 'unhealthy'; readonly reason: string; readonly since: Date };
+/** The app's APNs health (domain/provider-health.ts); other providers get their own columns. */
+export type { ProviderHealth } from '../../domain/index.ts';
 
 /** An app as listed: everything except secrets. */
 export interface App {
@@ -58,7 +57,7 @@ export interface App {
   readonly feedback: AppFeedbackSettings | null;
   /** The webhook url only; its secret is in `AppSecrets`. */
   readonly webhookUrl: string | null;
-  readonly credentialsHealth: CredentialsHealth;
+  readonly apnsHealth: ProviderHealth;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -100,7 +99,12 @@ export interface AppStore {
   delete(appId: string): Promise<boolean>;
   /** Throws PK_ERR_DECRYPT_FAILED if the secret key is not the one that encrypted them. */
   getSecrets(appId: string): Promise<AppSecrets | null>;
-  setCredentialsHealth(appId: string, health: CredentialsHealth, at?: Date): Promise<boolean>;
+  /**
+   * Sets the app's APNs health. `since` stays the first moment of an unchanged status (an endpoint
+   * unreachable for a minute says so however often it is seen). Answers the health now stored, or
+   * null when there is no such app. Does not change `updatedAt`: health is not a setting.
+   */
+  setApnsHealth(appId: string, health: ProviderHealth): Promise<ProviderHealth | null>;
   /** Apps with a feedback service configured, for the schedule (not app-scoped by design). */
   listWithFeedback(): Promise<readonly App[]>;
 }
