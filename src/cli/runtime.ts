@@ -17,6 +17,7 @@ import { type Pipeline, startPipeline } from '../service/pipeline.ts';
 import { openStore, type Store, sqlitePathFromUrl } from '../store/index.ts';
 import { startObservability, type Observability } from './observability.ts';
 import { stdoutLogDestination } from './log-destination.ts';
+import { prettyDestination } from './log-pretty.ts';
 import { resolveSecretKey } from './secrets.ts';
 
 export interface Runtime {
@@ -48,9 +49,11 @@ const REDACT = [
 ];
 
 export function createLogger(config: Config, destination?: NodeJS.WritableStream): Logger {
+  const target = (destination as pino.DestinationStream | undefined) ?? stdoutLogDestination();
+  const colours = destination === undefined && process.stdout.isTTY === true && !process.env['NO_COLOR'];
   return pino(
     { level: config.logLevel, base: { service: 'pushkeeper' }, redact: { paths: REDACT, censor: '[redacted]' } },
-    (destination as pino.DestinationStream | undefined) ?? stdoutLogDestination(),
+    config.logFormat === 'pretty' ? prettyDestination(target, colours) : target,
   );
 }
 
@@ -124,6 +127,7 @@ export async function startRuntime(config: Config, options: { logger: Logger; wo
         connections: config.apnsConnectionsPerClient,
         requestTimeoutMs: config.apnsRequestTimeoutMs,
         heartbeatMs: config.apnsHeartbeatMs,
+        noStreamsTimeoutMs: config.apnsNoStreamsTimeoutMs,
         connectTimeoutMs: config.apnsConnectTimeoutMs,
       },
       idleClientMs: config.apnsClientIdleMs,
