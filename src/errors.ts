@@ -59,7 +59,10 @@ export const ERROR_CATALOGUE = {
   PK_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
   PK_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The request did not arrive in time.' },
   // --- access -----------------------------------------------------------------------------------
-  PK_ERR_UNAUTHENTICATED: { status: 401, message: 'A valid API key is required.' },
+  PK_ERR_UNAUTHENTICATED: {
+    status: 401,
+    message: 'This API key is not known to this server: check it for typos, or use a key of this installation.',
+  },
   PK_ERR_FORBIDDEN: { status: 403, message: 'This key may not do that.' },
   PK_ERR_NOT_FOUND: { status: 404, message: 'Not found.' },
   PK_ERR_APP_NOT_FOUND: { status: 404, message: 'App not found.' },
@@ -72,6 +75,22 @@ export const ERROR_CATALOGUE = {
     message: 'This Idempotency-Key was used with a different request.',
   },
   PK_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests; retry later.' },
+  PK_ERR_API_KEY_MISSING: {
+    status: 401,
+    message: 'No API key was sent: send it as the header `Authorization: Bearer <key>`.',
+  },
+  PK_ERR_API_KEY_HEADER: {
+    status: 401,
+    message: 'The API key was sent in X-API-Key: send it as `Authorization: Bearer <key>` instead.',
+  },
+  PK_ERR_API_KEY_SCHEME: {
+    status: 401,
+    message: 'The Authorization header must be `Bearer <key>` (the word Bearer, a space, then the key).',
+  },
+  PK_ERR_API_KEY_REVOKED: {
+    status: 401,
+    message: 'This API key was revoked: use another key of the app, or create one with `pushkeeper keys create`.',
+  },
   // --- availability -----------------------------------------------------------------------------
   PK_ERR_UNAVAILABLE: { status: 503, message: 'The service cannot take work right now; retry later.' },
   PK_ERR_SHUTTING_DOWN: { status: 503, message: 'The server is shutting down; retry on another instance.' },
@@ -139,6 +158,49 @@ export const ERROR_CATALOGUE = {
   PK_ERR_FEEDBACK_CONNECT: { status: 502, message: 'Could not connect to the feedback service.' },
   PK_ERR_FEEDBACK_TLS: { status: 502, message: 'The feedback service refused the TLS handshake.' },
   PK_ERR_FEEDBACK_TIMEOUT: { status: 504, message: 'The feedback service stopped sending.' },
+  // --- Web Push (a push service's answer is a value, not one of these) -----------------------------
+  PK_ERR_WEBPUSH_SUBSCRIPTION_INVALID: {
+    status: 400,
+    message: 'The Web Push subscription is not valid (endpoint, keys.p256dh or keys.auth).',
+  },
+  PK_ERR_WEBPUSH_ENDPOINT_NOT_ALLOWED: {
+    status: 400,
+    message: 'The subscription endpoint is not on a known push service host (nor on one the app allows).',
+  },
+  PK_ERR_WEBPUSH_PAYLOAD_TOO_LARGE: {
+    status: 413,
+    message: 'The Web Push payload exceeds 3993 bytes, the most one encrypted 4096-byte record holds.',
+  },
+  PK_ERR_WEBPUSH_OPTIONS_INVALID: { status: 400, message: 'A Web Push option (TTL, urgency or topic) is not valid.' },
+  PK_ERR_WEBPUSH_VAPID_INVALID: { status: 400, message: 'The VAPID key pair or subject is not valid.' },
+  PK_ERR_WEBPUSH_TIMEOUT: {
+    status: 504,
+    message: 'The push service did not answer in time; the message may or may not have been accepted.',
+  },
+  PK_ERR_WEBPUSH_CONNECTION: { status: 502, message: 'Could not reach the push service.' },
+  PK_ERR_WEBPUSH_RETRIES_EXHAUSTED: { status: 502, message: 'The push service kept failing; retries exhausted.' },
+  PK_ERR_WEBPUSH_CLIENT_CLOSED: { status: 503, message: 'The Web Push client is closed.' },
+  // --- command line and start-up (the status is the nearest HTTP equivalent, for library callers) --
+  PK_ERR_USAGE: { status: 400, message: 'The command line is not valid; see `pushkeeper <command> --help`.' },
+  PK_ERR_SERVER_URL_INVALID: {
+    status: 400,
+    message: 'The server URL is not an http:// or https:// URL (e.g. http://127.0.0.1:8080).',
+  },
+  PK_ERR_FILE_UNREADABLE: { status: 400, message: 'A file named on the command line cannot be used.' },
+  PK_ERR_NO_API_KEY: {
+    status: 401,
+    message: 'No API key to send: give --key, or set PUSHKEEPER_API_KEY or PUSHKEEPER_ADMIN_TOKEN.',
+  },
+  PK_ERR_SERVER_UNREACHABLE: { status: 503, message: 'The Pushkeeper server cannot be reached.' },
+  PK_ERR_NOT_PUSHKEEPER: {
+    status: 502,
+    message: 'The server answered, but not as Pushkeeper does: check --url (PUSHKEEPER_URL).',
+  },
+  PK_ERR_WAIT_TIMEOUT: { status: 504, message: 'The notification was not final within --timeout.' },
+  PK_ERR_DATA_DIR_UNWRITABLE: {
+    status: 500,
+    message: 'The data directory cannot be written: fix its permissions or set PUSHKEEPER_DATA_DIR.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -6,6 +6,23 @@
 export * from './providers/apns/index.ts';
 export * from './providers/fcm/index.ts';
 export {
+  generateVapidKeys,
+  isP256Point,
+  type VapidCredentials,
+  type VapidKeys,
+  type WebPushAccepted,
+  WebPushClient,
+  type WebPushClientOptions,
+  type WebPushClientStats,
+  type WebPushDelivery,
+  type WebPushFailed,
+  type WebPushMessage,
+  type WebPushOutcome,
+  type WebPushRejected,
+  type WebPushResult,
+  type WebPushTarget,
+} from './providers/webpush/index.ts';
+export {
   APNS_REASONS,
   type ApnsReason,
   type Accepted,
@@ -17,6 +34,10 @@ export {
   maskDeviceToken,
   parseDeviceToken,
   PUSH_TYPE_RULES,
+  parseWebPushSubscription,
+  topicFromCollapseKey as webPushTopicFromCollapseKey,
+  type WebPushSubscription,
+  WEBPUSH_MAX_PLAINTEXT_BYTES,
   type PushType,
   type Rejected,
   type SendResult,

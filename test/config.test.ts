@@ -55,6 +55,31 @@ describe('configuration', () => {
     }
   });
 
+  it('names an unknown file key and the setting it probably meant', () => {
+    try {
+      loadConfig({ env: {}, file: { data_dir: '/x', colour: 'red' }, fileName: 'pk.yaml' });
+      throw new Error('expected a rejection');
+    } catch (error) {
+      const problems = (error as PushkeeperError).details?.['problems'] as Array<Record<string, unknown>>;
+      expect(problems.map((p) => [p['setting'], p['source'], p['suggestion']])).toEqual([
+        ['data_dir', 'pk.yaml', 'dataDir'],
+        ['colour', 'pk.yaml', undefined],
+      ]);
+    }
+  });
+
+  it('reads PORT when PUSHKEEPER_PORT is unset, and PUSHKEEPER_PORT first', () => {
+    expect(loadConfig({ env: { PORT: '3000' } }).port).toBe(3000);
+    expect(loadConfig({ env: { PORT: '3000', PUSHKEEPER_PORT: '9100' } }).port).toBe(9100);
+    expect(problemsOf(() => loadConfig({ env: { PORT: '99999' } }))).toEqual(['port']);
+  });
+
+  it('logs JSON unless PUSHKEEPER_LOG_FORMAT=pretty', () => {
+    expect(loadConfig({ env: {} }).logFormat).toBe('json');
+    expect(loadConfig({ env: { PUSHKEEPER_LOG_FORMAT: 'pretty' } }).logFormat).toBe('pretty');
+    expect(problemsOf(() => loadConfig({ env: { PUSHKEEPER_LOG_FORMAT: 'fancy' } }))).toEqual(['logFormat']);
+  });
+
   it('requires metrics host and port together', () => {
     expect(problemsOf(() => loadConfig({ env: { PUSHKEEPER_METRICS_PORT: '9090' } }))).toEqual(['metricsPort']);
     expect(loadConfig({ env: { PUSHKEEPER_METRICS_PORT: '9090', PUSHKEEPER_METRICS_HOST: '127.0.0.1' } }).metricsPort).toBe(9090);

@@ -16,6 +16,8 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly details: unknown;
+  /** The server's message as it came, without the code. */
+  readonly bodyMessage: string;
 
   constructor(status: number, body: ApiErrorBody) {
     super(`${body.message} (${body.code})`);
@@ -23,20 +25,57 @@ export class ApiError extends Error {
     this.status = status;
     this.code = body.code;
     this.details = body.details;
+    this.bodyMessage = body.message;
   }
+}
+
+/** Node's fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND …) is in its cause. */
+function networkReason(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  if (error instanceof Error && error.name === 'TimeoutError') return 'no answer in time';
+  if (typeof cause?.message === 'string') return cause.message;
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** No answer: connection refused, DNS, timeout. */
 export class ApiUnavailableError extends Error {
+  readonly url: string;
+
   constructor(url: string, cause: unknown) {
     super(
-      `Cannot reach the Pushkeeper server at ${url}: ${cause instanceof Error ? cause.message : String(cause)}`,
-      {
-        cause,
-      },
+      `Cannot reach the Pushkeeper server at ${url} (${networkReason(cause)}). Is \`pushkeeper serve\` running? ` +
+        'Point the CLI at it with --url or PUSHKEEPER_URL (serve logs the address it listens on).',
+      { cause },
     );
     this.name = 'ApiUnavailableError';
+    this.url = url;
   }
+}
+
+/** Something answered, but not with Pushkeeper's JSON: --url points at another server. */
+export class NotPushkeeperError extends Error {
+  readonly details: { readonly url: string; readonly status: number; readonly contentType: string | null };
+
+  constructor(url: string, status: number, contentType: string | null) {
+    super(
+      `The server at ${url} answered HTTP ${status} (${contentType ?? 'no content type'}), not as Pushkeeper does: ` +
+        'check --url or PUSHKEEPER_URL (the address `pushkeeper serve` logs when it starts).',
+    );
+    this.name = 'NotPushkeeperError';
+    this.details = { url, status, contentType };
+  }
+}
+
+/** A server URL the CLI can use: http(s) with a host, else null. */
+export function parseServerUrl(value: string): URL | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return null;
+  }
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' ? url : null;
 }
 
 export interface ApiClientOptions {
@@ -110,19 +149,25 @@ export class ApiClient {
     }
     const text = await response.text();
     let parsed: unknown = null;
+    let json = text.length === 0;
     if (text.length > 0) {
       try {
         parsed = JSON.parse(text);
+        json = true;
       } catch {
         parsed = text;
       }
     }
+    const contentType = response.headers.get('content-type');
+    // Every Pushkeeper answer with a body is JSON, and every error carries {"error": {"code"}}:
+    // anything else came from another server (a web page, a proxy's error page).
+    const error = (parsed as { error?: Partial<ApiErrorBody> } | null)?.error;
+    const pushkeeperError = json && typeof error?.code === 'string' && typeof error.message === 'string';
+    if (!json || (!response.ok && !pushkeeperError)) {
+      throw new NotPushkeeperError(this.baseUrl, response.status, contentType);
+    }
     if (!response.ok) {
-      const error = (parsed as { error?: ApiErrorBody } | null)?.error;
-      throw new ApiError(
-        response.status,
-        error ?? { code: `HTTP_${response.status}`, message: `HTTP ${response.status}`, details: null },
-      );
+      throw new ApiError(response.status, error as ApiErrorBody);
     }
     return { status: response.status, headers: response.headers, body: parsed as T };
   }

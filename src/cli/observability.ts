@@ -31,9 +31,14 @@ interface ConnectionEvent {
   readonly lastStreamId?: number;
 }
 
+/** Every metric we export starts with this. */
+export const METRICS_PREFIX = 'pushkeeper_';
+
 export function startObservability(options: { queue?: JobQueue; logger: ServiceLogger; queueDepthIntervalMs?: number }): Observability {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'pushkeeper_process_' });
+  // prom-client's default names already say what they are (`process_cpu_user_seconds_total`,
+  // `nodejs_heap_size_used_bytes`): the prefix only scopes them, so it must not repeat `process_`.
+  collectDefaultMetrics({ register: registry, prefix: METRICS_PREFIX });
   const pushes = new Counter({
     name: 'pushkeeper_apns_pushes_total',
     help: 'APNs answers per device, by result and reason.',

@@ -19,6 +19,7 @@ import { openStore, type Store, sqlitePathFromUrl } from '../store/index.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { startObservability, type Observability } from './observability.ts';
 import { stdoutLogDestination } from './log-destination.ts';
+import { prettyDestination } from './log-pretty.ts';
 import { resolveSecretKey } from './secrets.ts';
 
 export interface Runtime {
@@ -50,9 +51,11 @@ const REDACT = [
 ];
 
 export function createLogger(config: Config, destination?: NodeJS.WritableStream): Logger {
+  const target = (destination as pino.DestinationStream | undefined) ?? stdoutLogDestination();
+  const colours = destination === undefined && process.stdout.isTTY === true && !process.env['NO_COLOR'];
   return pino(
     { level: config.logLevel, base: { service: 'pushkeeper' }, redact: { paths: REDACT, censor: '[redacted]' } },
-    (destination as pino.DestinationStream | undefined) ?? stdoutLogDestination(),
+    config.logFormat === 'pretty' ? prettyDestination(target, colours) : target,
   );
 }
 

@@ -26,7 +26,7 @@ function describeDefault(spec: SettingSpec): string {
 
 export function renderSettingsTable(): string {
   const rows = Object.entries(SETTINGS).map(([name, spec]: [string, SettingSpec]) =>
-    `| \`${spec.env}\` | \`${name}\` | ${describeType(spec)} | ${describeDefault(spec)} | ${spec.description} |`,
+    `| \`${spec.env}\`${spec.envFallback === undefined ? '' : ` (or \`${spec.envFallback}\`)`} | \`${name}\` | ${describeType(spec)} | ${describeDefault(spec)} | ${spec.description} |`,
   );
   return ['| environment variable | file key | type | default | meaning |', '|---|---|---|---|---|', ...rows].join('\n');
 }

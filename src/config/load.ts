@@ -24,6 +24,8 @@ export interface ConfigProblem {
   readonly setting: SettingName | string;
   readonly source: string;
   readonly message: string;
+  /** For an unknown key: the setting that was probably meant. */
+  readonly suggestion?: SettingName;
 }
 
 export interface ConfigSources {
@@ -78,6 +80,27 @@ function coerce(spec: SettingSpec, raw: unknown, fromEnv: boolean): { value?: un
   }
 }
 
+/** Case and separators aside (`data_dir`, `DataDir`, `PUSHKEEPER_DATA_DIR` → datadir). */
+function loose(name: string): string {
+  return name
+    .toLowerCase()
+    .replace(/^pushkeeper_/, '')
+    .replace(/[^a-z0-9]/g, '');
+}
+
+/** The setting an unknown key probably meant: the same name but for case and separators. */
+function closestSetting(key: string): SettingName | undefined {
+  const wanted = loose(key);
+  const names = Object.keys(SETTINGS) as SettingName[];
+  return names.find((name) => loose(name) === wanted || loose(SETTINGS[name].env) === wanted);
+}
+
+/** Names the unknown key and, when one is close, the setting that was probably meant. */
+function unknownSettingMessage(key: string, fileName: string, match: SettingName | undefined): string {
+  const hint = match === undefined ? 'the settings are listed in docs/configuration.md' : `did you mean \`${match}\`?`;
+  return `${JSON.stringify(key)} (${fileName}) is not a known setting; ${hint}`;
+}
+
 /** Validates everything at once; throws one PK_ERR_CONFIG_INVALID listing every problem. */
 export function loadConfig(sources: ConfigSources): Config {
   const problems: ConfigProblem[] = [];
@@ -85,7 +108,15 @@ export function loadConfig(sources: ConfigSources): Config {
   const file = sources.file ?? {};
   const fileName = sources.fileName ?? 'config file';
   for (const key of Object.keys(file)) {
-    if (!Object.hasOwn(SETTINGS, key)) problems.push({ setting: key, source: fileName, message: 'is not a known setting' });
+    if (!Object.hasOwn(SETTINGS, key)) {
+      const suggestion = closestSetting(key);
+      problems.push({
+        setting: key,
+        source: fileName,
+        message: unknownSettingMessage(key, fileName, suggestion),
+        ...(suggestion === undefined ? {} : { suggestion }),
+      });
+    }
   }
   const names = Object.keys(SETTINGS) as SettingName[];
   // Settings with static defaults first, derived defaults after, so derivations see final values.
@@ -96,7 +127,12 @@ export function loadConfig(sources: ConfigSources): Config {
   for (const name of ordered) {
     const spec: SettingSpec = SETTINGS[name];
     const override = sources.overrides?.[name];
-    const envRaw = sources.env?.[spec.env];
+    // A fallback variable (PORT, set by many hosting platforms) counts only when ours is unset.
+    const envName =
+      spec.envFallback !== undefined && !sources.env?.[spec.env] && sources.env?.[spec.envFallback]
+        ? spec.envFallback
+        : spec.env;
+    const envRaw = sources.env?.[envName];
     let raw: unknown;
     let source: string;
     let fromEnv = false;
@@ -105,7 +141,7 @@ export function loadConfig(sources: ConfigSources): Config {
       source = 'command line';
     } else if (envRaw !== undefined && envRaw !== '') {
       raw = envRaw;
-      source = spec.env;
+      source = envName;
       fromEnv = true;
     } else if (file[name] !== undefined) {
       raw = file[name];

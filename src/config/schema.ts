@@ -12,6 +12,8 @@ export type SettingType =
 
 export interface SettingSpec {
   readonly env: string;
+  /** Read when `env` is unset: a conventional variable some platforms set (e.g. PORT). */
+  readonly envFallback?: string;
   readonly type: SettingType;
   /** `undefined` = optional without a default; a function = derived from other settings. */
   readonly default?: string | number | boolean | ((partial: Readonly<Record<string, unknown>>) => unknown);
@@ -44,9 +46,11 @@ export const SETTINGS = {
   },
   port: {
     env: 'PUSHKEEPER_PORT',
+    envFallback: 'PORT',
     type: { kind: 'integer', min: 0, max: 65535 },
     default: 8080,
-    description: 'Port of the HTTP API.',
+    description:
+      'Port of the HTTP API. `PORT` (set by many hosting platforms) is used when PUSHKEEPER_PORT is unset; the CLI then needs PUSHKEEPER_URL or --url.',
   },
   adminToken: {
     env: 'PUSHKEEPER_ADMIN_TOKEN',
@@ -67,6 +71,13 @@ export const SETTINGS = {
     type: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     default: 'info',
     description: 'pino log level.',
+  },
+  logFormat: {
+    env: 'PUSHKEEPER_LOG_FORMAT',
+    type: { kind: 'enum', values: ['json', 'pretty'] },
+    default: 'json',
+    description:
+      '`json`: one JSON object per line, for log collectors. `pretty`: one short coloured line per event, for reading in a terminal.',
   },
   metricsHost: {
     env: 'PUSHKEEPER_METRICS_HOST',

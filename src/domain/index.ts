@@ -15,3 +15,6 @@ export * from './fcm-error.ts';
 export * from './fcm-message.ts';
 export * from './fcm-token.ts';
 export * from './fcm-send-result.ts';
+export * from './webpush-message.ts';
+export * from './webpush-status.ts';
+export * from './webpush-subscription.ts';

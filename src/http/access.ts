@@ -9,8 +9,9 @@
  *   the same answer as for an app that does not exist, so keys cannot probe for other apps.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ErrorCode } from '../errors.ts';
 import type { ApiKeyScope, Store } from '../store/contract.ts';
-import { bearerToken, hashApiKey, sha256HexEqual } from './api-keys.ts';
+import { hashApiKey, presentedKey, sha256HexEqual } from './api-keys.ts';
 import type { KeyCache } from './key-cache.ts';
 import { sendError } from './problem-reply.ts';
 import type { TokenBucketLimiter } from './rate-limit.ts';
@@ -55,14 +56,19 @@ const TOUCH_INTERVAL_MS = 60_000;
 export function createAccessControl(options: AccessControlOptions) {
   const lastTouchedMs = new Map<string, number>();
 
-  async function authenticate(request: FastifyRequest): Promise<Principal | null> {
-    const secret = bearerToken(request.headers.authorization);
-    if (secret === null || secret.length > 512) return null;
+  /** The caller, or the code that says why the key was not accepted. */
+  async function authenticate(request: FastifyRequest): Promise<Principal | ErrorCode> {
+    const presented = presentedKey(request.headers);
+    if ('problem' in presented) return presented.problem;
+    const { secret } = presented;
+    if (secret.length > 512) return 'PK_ERR_UNAUTHENTICATED';
     const sha256 = hashApiKey(secret);
     if (sha256HexEqual(sha256, options.adminTokenSha256)) return { kind: 'admin', keyId: null };
     // The lookup is by the hash of a 256-bit secret: timing reveals nothing usable about the key.
+    // Saying "revoked" tells the holder of that very key only what its owner did to it.
     const key = await options.keys.find(sha256);
-    if (key === null || key.revokedAt !== null) return null;
+    if (key === null) return 'PK_ERR_UNAUTHENTICATED';
+    if (key.revokedAt !== null) return 'PK_ERR_API_KEY_REVOKED';
     touch(key.id);
     if (key.scope === 'admin' || key.appId === null) return { kind: 'admin', keyId: key.id };
     return { kind: 'app', keyId: key.id, appId: key.appId, scope: key.scope };
@@ -83,9 +89,9 @@ export function createAccessControl(options: AccessControlOptions) {
     const access: Access = request.routeOptions.config.access ?? 'admin';
     if (access === 'public') return;
     const principal = await authenticate(request);
-    if (principal === null) {
+    if (typeof principal === 'string') {
       reply.header('www-authenticate', 'Bearer');
-      return void sendError(reply, 'PK_ERR_UNAUTHENTICATED');
+      return void sendError(reply, principal);
     }
     request.principal = principal;
 

@@ -44,6 +44,25 @@ export function sha256HexEqual(a: string, b: string): boolean {
   return left.length === 32 && right.length === 32 && timingSafeEqual(left, right);
 }
 
+/**
+ * Why a request carries no usable key, each with its own code so the answer says what to fix:
+ * nothing sent, the key in `X-API-Key` (a common convention elsewhere), or an Authorization header
+ * that is not `Bearer <key>` (RFC 6750 §2.1: the scheme, one space, the token).
+ */
+export type KeyPresentationProblem = 'PK_ERR_API_KEY_MISSING' | 'PK_ERR_API_KEY_HEADER' | 'PK_ERR_API_KEY_SCHEME';
+
+export function presentedKey(headers: {
+  readonly authorization?: string | undefined;
+  readonly [name: string]: unknown;
+}): { readonly secret: string } | { readonly problem: KeyPresentationProblem } {
+  const authorization = headers.authorization;
+  if (authorization === undefined || authorization.trim() === '') {
+    return { problem: headers['x-api-key'] === undefined ? 'PK_ERR_API_KEY_MISSING' : 'PK_ERR_API_KEY_HEADER' };
+  }
+  const secret = bearerToken(authorization);
+  return secret === null ? { problem: 'PK_ERR_API_KEY_SCHEME' } : { secret };
+}
+
 /** `Authorization: Bearer <key>` → the key; anything else → null. */
 export function bearerToken(header: string | undefined): string | null {
   if (header === undefined) return null;

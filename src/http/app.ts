@@ -141,7 +141,10 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
       reply.elapsedTime / 1000,
     );
     const principal = request.principal;
-    requestLog.info(
+    // A successful read changes nothing and is what pollers repeat (`push --wait`, dashboards):
+    // debug keeps the info log to what changed state or failed.
+    const routine = (request.method === 'GET' || request.method === 'HEAD') && reply.statusCode < 400;
+    requestLog[routine ? 'debug' : 'info'](
       {
         reqId: request.id,
         method: request.method,

@@ -13,6 +13,19 @@ import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } fr
 import { ERROR_CATALOGUE, type ErrorCode, isPushkeeperError } from '../errors.ts';
 import { scrubSecrets } from './log-scrub.ts';
 import { errorBody, sendError } from './problem-reply.ts';
+import { NDJSON_TYPES } from './routes/device-import.ts';
+
+/** Names what was sent and what is accepted, so the fix is in the answer. */
+function unsupportedContentType(request: FastifyRequest, reply: FastifyReply) {
+  const given = request.headers['content-type'] ?? '(none)';
+  const accepted = ['application/json', ...NDJSON_TYPES.map((type) => `${type} (device imports)`)];
+  return sendError(
+    reply,
+    'PK_ERR_MEDIA_TYPE_UNSUPPORTED',
+    `Unsupported Content-Type ${given}: send application/json (device imports: ${NDJSON_TYPES.join(', ')}).`,
+    { reason: 'content-type', given, accepted },
+  );
+}
 
 function validationIssues(error: FastifyError) {
   return (error.validation ?? []).map((issue) => ({
@@ -146,6 +159,7 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   if (mapped !== undefined) {
     // A client's mistake, not ours: debug level, so probing cannot fill the error log.
     request.log.debug({ code: error.code, statusCode: error.statusCode }, 'request refused');
+    if (mapped.code === 'PK_ERR_MEDIA_TYPE_UNSUPPORTED') return unsupportedContentType(request, reply);
     return sendError(reply, mapped.code, mapped.message, mapped.details ?? null);
   }
   request.log.error({ err: scrubSecrets(String(error.stack ?? error.message)) }, 'unexpected error');

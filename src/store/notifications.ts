@@ -299,17 +299,26 @@ export class SqlNotificationStore implements NotificationStore {
   }
 
   async list(appId: string, request: PageRequest = {}): Promise<Result<Page<Notification>>> {
-    return this.#pageByCreation('notifications', appId, request, (query) =>
-      query.where('app_id', '=', appId),
+    // Newest first: a person (or `pushkeeper notifications list`) looks for the latest pushes.
+    return this.#pageByCreation(
+      'notifications',
+      appId,
+      request,
+      (query) => query.where('app_id', '=', appId),
+      'desc',
     );
   }
 
-  /** Keyset pages in creation order over the rows `filter` keeps; `kind` tags the opaque cursor. */
+  /**
+   * Keyset pages in creation order (oldest first unless `order` is desc) over the rows `filter`
+   * keeps; `kind` tags the opaque cursor.
+   */
   async #pageByCreation(
     kind: string,
     scope: string,
     request: PageRequest,
     filter: (query: NotificationQuery) => NotificationQuery,
+    order: 'asc' | 'desc' = 'asc',
   ): Promise<Result<Page<Notification>>> {
     const limit = parseLimit(request.limit);
     if (!limit.ok) return limit;
@@ -318,11 +327,12 @@ export class SqlNotificationStore implements NotificationStore {
     let query = filter(this.#db.selectFrom('notifications').selectAll());
     if (cursor.value !== null) {
       const { t, i } = cursor.value;
-      query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(Number(t), String(i))));
+      const after = order === 'asc' ? '>' : '<';
+      query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), after, eb.tuple(Number(t), String(i))));
     }
     const rows = await query
-      .orderBy('created_at')
-      .orderBy('id')
+      .orderBy('created_at', order)
+      .orderBy('id', order)
       .limit(limit.value + 1)
       .execute();
     const result = page(rows, limit.value, (last) =>

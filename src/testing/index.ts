@@ -24,3 +24,8 @@ export { MOCK_FCM_SERVER_NAMES, startMockFcmServer } from './mock-fcm-server.ts'
 export type * from './mock-fcm-types.ts';
 export { FCM_FAULT_FLAG_HELP, parseFcmFaultFlags } from './mock-fcm-faults.ts';
 export { type MockFcmControlApi, startMockFcmControlApi } from './mock-fcm-control.ts';
+export * from './mock-webpush-server.ts';
+export type * from './mock-webpush-types.ts';
+export { type DecryptOutcome, decryptWebPushBody, type ReceiverKeys } from './webpush-decrypt.ts';
+export { checkVapidAuthorization, type VapidCheck } from './webpush-vapid-check.ts';
+export { type MockWebPushControl, startMockWebPushControl } from './mock-webpush-control.ts';

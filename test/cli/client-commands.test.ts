@@ -305,8 +305,9 @@ describe('push, notifications, feedback', () => {
     }
   });
 
-  it('pushes without --wait and prints the id', async () => {
+  it('pushes without --wait, prints the id and says how many given tokens are not registered (exit 4)', async () => {
     const app = await createApp('NoWait');
+    expect((await run(['devices', 'register', '--app', app.id, tokenFor(1)])).code).toBe(EXIT.ok);
     const result = await run([
       'push',
       '--app',
@@ -319,8 +320,9 @@ describe('push, notifications, feedback', () => {
       'B',
       '--json',
     ]);
-    expect(result.code, result.stderr).toBe(EXIT.ok);
+    expect(result.code, result.stderr).toBe(EXIT.partial);
     const answer = JSON.parse(result.stdout);
+    expect(answer.unregisteredTokens).toBe(1);
     const stored = await h.store.notifications.get(app.id, answer.id);
     expect(JSON.parse(stored!.payload)).toEqual({ aps: { alert: { title: 'T', body: 'B' } } });
   });

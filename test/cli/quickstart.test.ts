@@ -168,6 +168,9 @@ it('runs the quickstart: app on the mock, two devices for one alias, push, one t
 
   const listed = await cli(['devices', 'list', '--app', app.id, '--alias', '42', '--json']);
   expect(JSON.parse(listed.stdout).map((d: { token: string }) => d.token)).toEqual([T1]);
+  const invalidations = await cli(['invalidations', '--app', app.id, '--json']);
+  expect(invalidations.code, invalidations.stderr).toBe(0);
+  expect(JSON.parse(invalidations.stdout).map((i: { token: string }) => i.token)).toEqual([T2]);
 
   // Nothing secret reached the server's log.
   const log = serverOutput.join('');

@@ -54,7 +54,7 @@ describe('POST /v1/apps', () => {
     const payload = { name: 'X', topic: 'com.x', apns: tokenApns };
     const none = await h.app.inject({ method: 'POST', url: '/v1/apps', payload });
     expect(none.statusCode).toBe(401);
-    expect(none.json().error.code).toBe('PK_ERR_UNAUTHENTICATED');
+    expect(none.json().error.code).toBe('PK_ERR_API_KEY_MISSING');
     expect(none.headers['www-authenticate']).toBe('Bearer');
     const wrong = await h.app.inject({
       method: 'POST',
@@ -344,7 +344,7 @@ describe('keys', () => {
       clockMs += 1;
       const refused = await list(app.apiKey);
       expect(refused.statusCode).toBe(401);
-      expect(refused.json().error.code).toBe('PK_ERR_UNAUTHENTICATED');
+      expect(refused.json().error.code).toBe('PK_ERR_API_KEY_REVOKED');
 
       // An app deleted elsewhere: its publishable key stops working here within the same bound.
       const register = () =>

@@ -1083,7 +1083,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         ).not.toContain(id);
       });
 
-      it('cancels what is not final, lists notifications in creation order', async () => {
+      it('cancels what is not final, lists notifications newest first', async () => {
         const appId = await newApp();
         const ids: string[] = [];
         for (let i = 0; i < 5; i++) {
@@ -1117,7 +1117,8 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
           listed.push(...page.items.map((n) => n.id));
           cursor = page.nextCursor;
         } while (cursor);
-        expect(listed).toEqual(ids);
+        // Newest first, across pages.
+        expect(listed).toEqual([...ids].reverse());
       });
     });
 

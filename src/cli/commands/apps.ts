@@ -1,8 +1,8 @@
-/** `pushkeeper apps create|list|show|rotate` (admin key). */
-import { readFileSync } from 'node:fs';
+/** `pushkeeper apps create|list|show|rotate|delete` (admin key). */
 import type { Command } from 'commander';
 import { EXIT } from '../exit-codes.ts';
 import { addClientOptions, type ClientIo, type ClientOptions, clientFor } from './client-io.ts';
+import { readOptionFile, readOptionText } from './option-file.ts';
 import { createPrinter } from './output.ts';
 import { runAction, UsageError } from './run-action.ts';
 
@@ -27,8 +27,6 @@ interface EndpointOptions {
   readonly webhookUrl?: string;
   readonly webhookSecret?: string;
 }
-
-const read = (path: string) => readFileSync(path, 'utf8');
 
 function addCredentialOptions(command: Command): Command {
   return command
@@ -63,14 +61,25 @@ export function credentialsFromOptions(options: CredentialOptions): Record<strin
     if (options.keyId === undefined || options.teamId === undefined) {
       throw new UsageError('--p8 needs --key-id and --team-id.');
     }
-    return { auth: 'token', teamId: options.teamId, keyId: options.keyId, privateKey: read(options.p8) };
+    return {
+      auth: 'token',
+      teamId: options.teamId,
+      keyId: options.keyId,
+      privateKey: readOptionText('--p8', options.p8, 'p8'),
+    };
   }
   const passphrase = options.passphrase === undefined ? {} : { passphrase: options.passphrase };
   if (options.p12 !== undefined) {
-    return { auth: 'certificate', p12Base64: readFileSync(options.p12).toString('base64'), ...passphrase };
+    const p12Base64 = readOptionFile('--p12', options.p12, 'p12').toString('base64');
+    return { auth: 'certificate', p12Base64, ...passphrase };
   }
   if (options.certKey === undefined) throw new UsageError('--cert needs --cert-key.');
-  return { auth: 'certificate', certPem: read(options.cert!), keyPem: read(options.certKey), ...passphrase };
+  return {
+    auth: 'certificate',
+    certPem: readOptionText('--cert', options.cert!, 'pem'),
+    keyPem: readOptionText('--cert-key', options.certKey, 'pem'),
+    ...passphrase,
+  };
 }
 
 /** Only the settings given: the server keeps every endpoint field a request does not name. */
@@ -79,7 +88,7 @@ function settingsFromOptions(options: EndpointOptions): Record<string, unknown> 
   const endpoints: Record<string, unknown> = {};
   if (options.productionUrl !== undefined) endpoints['production'] = options.productionUrl;
   if (options.sandboxUrl !== undefined) endpoints['sandbox'] = options.sandboxUrl;
-  if (options.ca !== undefined) endpoints['caPem'] = read(options.ca);
+  if (options.ca !== undefined) endpoints['caPem'] = readOptionText('--ca', options.ca, 'pem');
   if (Object.keys(endpoints).length > 0) body['endpoints'] = endpoints;
   if (options.feedbackHost !== undefined) {
     body['feedback'] = {
@@ -87,7 +96,7 @@ function settingsFromOptions(options: EndpointOptions): Record<string, unknown> 
       port: Number(options.feedbackPort ?? 2196),
       intervalHours:
         options.feedbackIntervalHours === undefined ? null : Number(options.feedbackIntervalHours),
-      caPem: options.feedbackCa === undefined ? null : read(options.feedbackCa),
+      caPem: options.feedbackCa === undefined ? null : readOptionText('--feedback-ca', options.feedbackCa, 'pem'),
     };
   }
   if (options.webhookUrl !== undefined) {
@@ -234,5 +243,37 @@ export function registerAppsCommand(program: Command, io: ClientIo): void {
         return EXIT.ok;
       },
     ),
+  );
+
+  registerAppsDeleteCommand(apps, io);
+}
+
+/**
+ * `apps delete <app> --yes`: the app and everything it holds (devices, keys, notifications,
+ * invalidations) are gone for good, so the command asks for --yes rather than a prompt a script
+ * could not answer.
+ */
+function registerAppsDeleteCommand(apps: Command, io: ClientIo): void {
+  addClientOptions(
+    apps
+      .command('delete')
+      .description('delete an app with its devices, keys, notifications and invalidations (needs --yes)')
+      .argument('<app>', 'app id')
+      .option('--yes', 'yes, delete it and everything it holds'),
+  ).action(
+    runAction(io, async (appId: string, options: ClientOptions & { yes?: boolean }) => {
+      if (options.yes !== true) {
+        throw new UsageError(
+          `Deleting ${appId} removes its devices, keys, notifications and invalidations for good: add --yes to do it.`,
+          { option: '--yes' },
+        );
+      }
+      const client = clientFor(io, options, 'admin');
+      const printer = createPrinter(io, options.json === true);
+      await client.request('DELETE', `/v1/apps/${encodeURIComponent(appId)}`);
+      printer.data({ id: appId, deleted: true });
+      printer.line(`deleted ${appId}`);
+      return EXIT.ok;
+    }),
   );
 }

@@ -1,5 +1,8 @@
-/** `pushkeeper devices register|list|import|export` for one app. */
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
+/**
+ * `pushkeeper devices register|list|import|export` for one app; show, delete and logout are in
+ * devices-record.ts.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { Transform } from 'node:stream';
 import type { Command } from 'commander';
@@ -7,6 +10,9 @@ import { DEVICE_FIELD_NAMES } from '../../domain/index.ts';
 import { EXIT } from '../exit-codes.ts';
 import { addClientOptions, type ClientIo, type ClientOptions, clientFor } from './client-io.ts';
 import { createPrinter } from './output.ts';
+import { registerDeviceRecordCommands } from './devices-record.ts';
+import { checkOptionFile } from './option-file.ts';
+import { addListOptions, DEFAULT_LIST_LIMIT, type ListOptions, printList } from './listing.ts';
 import { createProgress } from './progress.ts';
 import { runAction } from './run-action.ts';
 
@@ -28,6 +34,7 @@ interface ImportAnswer {
 }
 
 type AppOption = ClientOptions & { app: string };
+const DEVICE_COLUMNS = ['token', 'environment', 'alias', 'tags', 'locale', 'lastRegisteredAt'];
 const appPath = (app: string) => `/v1/apps/${encodeURIComponent(app)}`;
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -77,37 +84,27 @@ export function registerDevicesCommand(program: Command, io: ClientIo): void {
   );
 
   addClientOptions(
-    devices
-      .command('list')
-      .description('list devices (all pages unless --limit)')
-      .requiredOption('--app <app>', 'app id')
-      .option('--alias <alias>', 'only this alias')
-      .option('--tag <tag>', 'only this tag')
-      .option('--environment <env>', 'only production or sandbox')
-      .option('--limit <n>', 'at most this many devices'),
-  ).action(
-    runAction(
-      io,
-      async (options: AppOption & { alias?: string; tag?: string; environment?: string; limit?: string }) => {
-        const client = clientFor(io, options, 'app');
-        const printer = createPrinter(io, options.json === true);
-        const max = options.limit === undefined ? Number.POSITIVE_INFINITY : Number(options.limit);
-        const items: DeviceAnswer[] = [];
-        const query = { alias: options.alias, tag: options.tag, environment: options.environment };
-        for await (const page of client.pages<DeviceAnswer>(
-          `${appPath(options.app)}/devices`,
-          query,
-          Math.min(1000, max),
-        )) {
-          items.push(...page.slice(0, max - items.length));
-          if (items.length >= max) break;
-        }
-        printer.data(items);
-        printer.table(items, ['token', 'environment', 'alias', 'tags', 'locale', 'lastRegisteredAt']);
-        return EXIT.ok;
-      },
+    addListOptions(
+      devices
+        .command('list')
+        .description(`list devices (the first ${DEFAULT_LIST_LIMIT} unless --limit or --all)`)
+        .requiredOption('--app <app>', 'app id')
+        .option('--alias <alias>', 'only this alias')
+        .option('--tag <tag>', 'only this tag')
+        .option('--environment <env>', 'only production or sandbox'),
+      'devices',
     ),
+  ).action(
+    runAction(io, async (options: AppOption & ListOptions & { alias?: string; tag?: string; environment?: string }) => {
+      const client = clientFor(io, options, 'app');
+      const printer = createPrinter(io, options.json === true);
+      const query = { alias: options.alias, tag: options.tag, environment: options.environment };
+      await printList<DeviceAnswer>(io, printer, client, `${appPath(options.app)}/devices`, query, options, DEVICE_COLUMNS, 'devices');
+      return EXIT.ok;
+    }),
   );
+
+  registerDeviceRecordCommands(devices, io);
 
   addClientOptions(
     devices
@@ -121,7 +118,8 @@ export function registerDevicesCommand(program: Command, io: ClientIo): void {
     runAction(io, async (file: string, options: AppOption) => {
       const client = clientFor(io, options, 'app');
       const printer = createPrinter(io, options.json === true);
-      const total = file === '-' ? null : statSync(file).size;
+      // Named up front: a missing file is a usage mistake, not a half-sent stream.
+      const total = file === '-' ? null : checkOptionFile('<file>', file, 'ndjson');
       const progress = createProgress(io, 'import', 'bytes', total, options.json === true);
       let sent = 0;
       const counter = new Transform({

@@ -1,38 +1,81 @@
 /**
- * Turns a command's failure into a message on stderr and an exit code scripts can rely on
- * (EXIT in exit-codes.ts; docs/cli.md): unreachable server or 503 → 3, usage mistakes → 2,
- * anything else the server refused → 1. Partial outcomes set 4 themselves.
+ * Turns a command's failure into what docs/cli.md promises: a message for people on stderr, with
+ * `--json` also one document `{"error": {"code", "message", "details"}}` on stdout (the API's error
+ * shape), and an exit code scripts can rely on (EXIT in exit-codes.ts).
  */
-import { ApiError, ApiUnavailableError } from '../api-client.ts';
+import type { Command } from 'commander';
+import { isPushkeeperError } from '../../errors.ts';
+import { ApiError, ApiUnavailableError, NotPushkeeperError } from '../api-client.ts';
 import { EXIT } from '../exit-codes.ts';
-import type { ClientIo } from './client-io.ts';
+import { CliError } from './cli-error.ts';
+import type { ClientIo, OutputStream } from './client-io.ts';
 
-/** A usage mistake found after parsing (e.g. two audiences): exit 2. */
-export class UsageError extends Error {
-  readonly exitCode = EXIT.usage;
+export { CliError, UsageError } from './cli-error.ts';
+
+export interface ErrorReport {
+  readonly code: string;
+  readonly message: string;
+  readonly details: unknown;
+  readonly exitCode: number;
+  /** Print `details` for people too (the server's details say which field or line was wrong). */
+  readonly showDetails?: boolean;
 }
 
-/** A failure with a chosen exit code and a message already fit for people. */
-export class CommandFailure extends Error {
-  readonly exitCode: number;
+/** Configuration and start-up problems a person fixes before trying again: exit 2 like usage. */
+const SET_UP_CODES: ReadonlySet<string> = new Set(['PK_ERR_CONFIG_INVALID', 'PK_ERR_DATA_DIR_UNWRITABLE']);
+const UNAVAILABLE_CODES: ReadonlySet<string> = new Set(['PK_ERR_STORE_UNAVAILABLE', 'PK_ERR_QUEUE_UNAVAILABLE']);
 
-  constructor(message: string, exitCode: number = EXIT.failure) {
-    super(message);
-    this.exitCode = exitCode;
+export function errorReport(error: unknown): ErrorReport {
+  if (error instanceof CliError) {
+    return { code: error.code, message: error.message, details: error.details, exitCode: error.exitCode };
+  }
+  if (error instanceof ApiUnavailableError) {
+    return { code: 'PK_ERR_SERVER_UNREACHABLE', message: error.message, details: { url: error.url }, exitCode: EXIT.unavailable };
+  }
+  if (error instanceof NotPushkeeperError) {
+    return { code: 'PK_ERR_NOT_PUSHKEEPER', message: error.message, details: error.details, exitCode: EXIT.unavailable };
+  }
+  if (error instanceof ApiError) {
+    return {
+      code: error.code,
+      message: error.bodyMessage,
+      details: error.details ?? null,
+      exitCode: error.status === 503 ? EXIT.unavailable : EXIT.failure,
+      showDetails: true,
+    };
+  }
+  if (isPushkeeperError(error)) {
+    const exitCode = SET_UP_CODES.has(error.code)
+      ? EXIT.usage
+      : UNAVAILABLE_CODES.has(error.code)
+        ? EXIT.unavailable
+        : EXIT.failure;
+    return { code: error.code, message: error.message, details: error.details ?? null, exitCode };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: 'PK_ERR_INTERNAL', message, details: null, exitCode: EXIT.failure };
+}
+
+/** Prints the report: always for people on stderr; with `json`, the document on stdout too. */
+export function printErrorReport(
+  streams: { readonly stdout: OutputStream; readonly stderr: OutputStream },
+  report: ErrorReport,
+  json: boolean,
+): void {
+  streams.stderr.write(`pushkeeper: ${report.message} (${report.code})\n`);
+  if (!json && report.showDetails === true && report.details !== null && report.details !== undefined) {
+    streams.stderr.write(`  details: ${JSON.stringify(report.details)}\n`);
+  }
+  if (json) {
+    const document = { error: { code: report.code, message: report.message, details: report.details ?? null } };
+    streams.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
   }
 }
 
-export function exitCodeFor(error: unknown): number {
-  if (error instanceof ApiUnavailableError) return EXIT.unavailable;
-  if (error instanceof ApiError) return error.status === 503 ? EXIT.unavailable : EXIT.failure;
-  if (error instanceof UsageError) return EXIT.usage;
-  if (error instanceof CommandFailure) return error.exitCode;
-  return EXIT.failure;
-}
-
 /**
- * Wraps an action: on failure, prints `pushkeeper: <message>` and the error's details on stderr and
- * sets the exit code; it never throws, so commander's own handling of bad options stays separate.
+ * Wraps an action: on failure, reports it and sets the exit code; it never throws, so commander's
+ * own handling of bad options (main.ts) stays separate. The last argument commander passes is the
+ * command, whose options say whether --json was given.
  */
 export function runAction<A extends unknown[]>(
   io: ClientIo,
@@ -42,12 +85,11 @@ export function runAction<A extends unknown[]>(
     try {
       io.setExitCode((await action(...args)) ?? EXIT.ok);
     } catch (error) {
-      io.setExitCode(exitCodeFor(error));
-      const message = error instanceof Error ? error.message : String(error);
-      io.stderr.write(`pushkeeper: ${message}\n`);
-      if (error instanceof ApiError && error.details !== null && error.details !== undefined) {
-        io.stderr.write(`  details: ${JSON.stringify(error.details)}\n`);
-      }
+      const command = args[args.length - 1] as Command | undefined;
+      const json = typeof command?.opts === 'function' && command.opts()['json'] === true;
+      const report = errorReport(error);
+      io.setExitCode(report.exitCode);
+      printErrorReport(io, report, json);
     }
   };
 }

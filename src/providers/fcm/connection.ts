@@ -3,8 +3,9 @@
  *
  * - Streams: FCM publishes no limit; firebase-admin caps itself at 100 and one connection is
  *   reported to allow 100, while exceeding the limit costs the whole connection (GOAWAY
- *   PROTOCOL_ERROR, firebase-admin-node#2943). So until the server's SETTINGS arrive we assume 100
- *   — RFC 9113's "unlimited" default would be wrong here — and afterwards obey what it advertises.
+ *   PROTOCOL_ERROR, https://github.com/firebase/firebase-admin-node/issues/2943). So until the
+ *   server's SETTINGS arrive we assume 100 — RFC 9113's "unlimited" default would be wrong here —
+ *   and afterwards obey what it advertises.
  * - GOAWAY (FCM closes idle connections with debug data `session_timed_out`) and REFUSED_STREAM:
  *   streams above last-stream-id or refused were not processed and are reported `not-processed`,
  *   safe to resend (RFC 9113 §6.8, §8.7).
