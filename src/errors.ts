@@ -117,6 +117,10 @@ export const ERROR_CATALOGUE = {
     status: 502,
     message: "APNs refused the app's credentials; fix them before sending again.",
   },
+  PK_ERR_APNS_NO_STREAMS: {
+    status: 503,
+    message: 'APNs offered no stream to send on (MAX_CONCURRENT_STREAMS 0) in time; nothing was sent, retry later.',
+  },
   PK_ERR_APNS_UNREACHABLE: {
     status: 502,
     message: "APNs could not be reached (connection refused, TLS or CA failure, timeout); check the app's endpoints and CA.",

@@ -127,6 +127,7 @@ export async function startRuntime(config: Config, options: { logger: Logger; wo
         connections: config.apnsConnectionsPerClient,
         requestTimeoutMs: config.apnsRequestTimeoutMs,
         heartbeatMs: config.apnsHeartbeatMs,
+        noStreamsTimeoutMs: config.apnsNoStreamsTimeoutMs,
         connectTimeoutMs: config.apnsConnectTimeoutMs,
       },
       idleClientMs: config.apnsClientIdleMs,

@@ -118,6 +118,12 @@ export const SETTINGS = {
     default: 10_000,
     description: 'How long one APNs request may take before it is cancelled and reported ambiguous.',
   },
+  apnsNoStreamsTimeoutMs: {
+    env: 'PUSHKEEPER_APNS_NO_STREAMS_TIMEOUT_MS',
+    type: { kind: 'integer', min: 100, max: 600_000 },
+    default: 5_000,
+    description: 'How long a send waits for a stream while APNs offers none (MAX_CONCURRENT_STREAMS 0); it then fails retryable and the connection is replaced.',
+  },
   apnsHeartbeatMs: {
     env: 'PUSHKEEPER_APNS_HEARTBEAT_MS',
     type: { kind: 'integer', min: 1_000, max: 3_600_000 },

@@ -43,6 +43,7 @@ import { type FrameHandler, FrameReader } from './frame-reader.ts';
 import { HpackDecoder } from './hpack-decoder.ts';
 import { HpackEncoder } from './hpack-encoder.ts';
 import { HpackError } from './hpack-error.ts';
+import { checkResponseFields } from './response-fields.ts';
 
 /** Why a stream ended. */
 export type StreamEnd =
@@ -79,8 +80,13 @@ export class H2Stream {
   pendingBody: Buffer | undefined = undefined;
   /** @internal */
   pendingOffset = 0;
-  /** @internal response DATA octets not yet returned to the server's stream window */
-  unackedReceived = 0;
+  /**
+   * @internal what the server may still send on this stream (RFC 9113 §6.9.1). Never reopened: the
+   * 64 KiB initial window holds four times the body we keep (BODY_CAP).
+   */
+  receiveWindow = DEFAULT_WINDOW;
+  /** Why we reset the stream, when the server's answer broke the protocol (a stream error, §5.4.2). */
+  streamError: H2ProtocolError | undefined = undefined;
   /** @internal */
   bodyBytes = 0;
 }
@@ -115,6 +121,12 @@ const WINDOW_UPDATE_THRESHOLD = 16_384;
 const BODY_CAP = 16_384;
 /** What we advertise as SETTINGS_MAX_HEADER_LIST_SIZE and enforce when decoding. */
 const MAX_HEADER_LIST_SIZE = 65_536;
+/**
+ * CONTINUATION frames accepted in one header block. A 64 KiB block needs four 16 KiB frames; a
+ * server sending more is flooding (the CVE-2024-27316 shape: endless CONTINUATION frames, empty
+ * ones included, each costing work and none ever ending the block).
+ */
+const MAX_CONTINUATION_FRAMES = 32;
 /** After our GOAWAY, how long the socket gets to flush it before it is destroyed anyway. */
 const SOCKET_END_GRACE_MS = 2_000;
 
@@ -139,6 +151,11 @@ export class Http2ClientSession {
   #remoteMaxFrameSize = DEFAULT_MAX_FRAME_SIZE;
   #connectionSendWindow = DEFAULT_WINDOW;
   #connectionUnacked = 0;
+  /**
+   * What the server may still send on the connection: our 1 MiB (the WINDOW_UPDATE sent with the
+   * preface) plus every WINDOW_UPDATE since, less the DATA received (RFC 9113 §6.9.1).
+   */
+  #connectionReceiveWindow = CONNECTION_RECEIVE_WINDOW;
   #goawayLastStreamId: number | undefined;
   /** Frames queued this tick; written together. */
   #out: Buffer[] = [];
@@ -147,7 +164,9 @@ export class Http2ClientSession {
   readonly #frame: FrameHandler = (type, flags, streamId, payload) => this.#onFrame(type, flags, streamId, payload);
   readonly #stopped = (): boolean => this.#stoppedReading();
   /** A header block split over HEADERS and CONTINUATION frames. */
-  #continuation: { streamId: number; endStream: boolean; fragments: Buffer[]; length: number } | undefined;
+  #continuation:
+    | { streamId: number; endStream: boolean; fragments: Buffer[]; length: number; frames: number }
+    | undefined;
   readonly #flush = (): void => this.#flushNow();
 
   constructor(options: ClientSessionOptions) {
@@ -206,6 +225,11 @@ export class Http2ClientSession {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Why the session failed (a socket error, or our H2ProtocolError), once it has; set before streams end. */
+  get error(): Error | undefined {
+    return this.#error;
   }
 
   /**
@@ -465,6 +489,8 @@ export class Http2ClientSession {
       case FrameType.PUSH_PROMISE:
         throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, 'PUSH_PROMISE although push is disabled.');
       case FrameType.PRIORITY:
+        // RFC 9113 §6.3: PRIORITY always names a stream (it may be idle or closed, §5.1).
+        if (streamId === 0) throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, 'PRIORITY on stream 0.');
         if (payload.length !== 5)
           throw new H2ProtocolError(H2Error.FRAME_SIZE_ERROR, 'PRIORITY must be 5 octets.');
         return;
@@ -493,18 +519,34 @@ export class Http2ClientSession {
   #onDataFrame(flags: number, streamId: number, payload: Buffer): void {
     if (streamId === 0) throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, 'DATA on stream 0.');
     // Flow control counts the whole frame, padding included (RFC 9113 §6.9.1), even on a stream we
-    // no longer track.
+    // no longer track; DATA beyond the window we gave is a FLOW_CONTROL_ERROR.
+    this.#connectionReceiveWindow -= payload.length;
+    if (this.#connectionReceiveWindow < 0) {
+      throw new H2ProtocolError(H2Error.FLOW_CONTROL_ERROR, 'DATA beyond the connection window.');
+    }
     this.#connectionUnacked += payload.length;
     if (this.#connectionUnacked >= WINDOW_UPDATE_THRESHOLD) {
       this.#queue(windowUpdateFrame(0, this.#connectionUnacked));
+      this.#connectionReceiveWindow += this.#connectionUnacked;
       this.#connectionUnacked = 0;
       this.#scheduleFlush();
     }
     const data = this.#unpad(flags, payload, 0);
     const stream = this.#streams.get(streamId);
-    if (stream === undefined) return;
+    if (stream === undefined) {
+      // §5.1: DATA on a stream never opened (idle) is a connection error; on one that ended, it is
+      // late and dropped (we may have reset it ourselves).
+      if (this.#isIdle(streamId)) throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, 'DATA on an idle stream.');
+      return;
+    }
+    stream.receiveWindow -= payload.length;
+    if (stream.receiveWindow < 0) {
+      this.#resetStream(stream, H2Error.FLOW_CONTROL_ERROR, 'DATA beyond the stream window.');
+      return;
+    }
     if (stream.status === 0) {
-      this.#resetStream(stream, H2Error.PROTOCOL_ERROR);
+      // §8.1: DATA comes after the response's HEADERS, never before.
+      this.#resetStream(stream, H2Error.PROTOCOL_ERROR, 'DATA before the response headers.');
       return;
     }
     if (data.length > 0 && stream.bodyBytes < BODY_CAP) {
@@ -517,23 +559,36 @@ export class Http2ClientSession {
       this.#endStream(stream, 'complete');
       return;
     }
-    stream.unackedReceived += payload.length;
-    if (stream.unackedReceived >= WINDOW_UPDATE_THRESHOLD) {
-      this.#queue(windowUpdateFrame(stream.id, stream.unackedReceived));
-      stream.unackedReceived = 0;
+    if (stream.receiveWindow === 0) {
+      // An answer that fills the stream window without ending is cut there: we keep 16 KiB of it
+      // anyway, and a window we never reopen is one a server can be held to. RST_STREAM CANCEL
+      // tells the server we read no further (§8.1 lets a client stop reading an answer).
+      if (stream.requestWritten) this.#queue(rstStreamFrame(stream.id, H2Error.CANCEL));
       this.#scheduleFlush();
+      this.#endStream(stream, 'complete');
     }
   }
 
   #onHeadersFrame(flags: number, streamId: number, payload: Buffer): void {
     if (streamId === 0) throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, 'HEADERS on stream 0.');
+    // §5.1, §5.1.1: a server opens no stream with HEADERS (even ids are its own, and push is off);
+    // HEADERS on a stream we never opened is a connection error.
+    if (!this.#streams.has(streamId) && this.#isIdle(streamId)) {
+      throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, `HEADERS on idle stream ${streamId}.`);
+    }
     const fragment = this.#unpad(flags, payload, (flags & Flag.PRIORITY) !== 0 ? 5 : 0);
     const endStream = (flags & Flag.END_STREAM) !== 0;
     if ((flags & Flag.END_HEADERS) !== 0) {
       this.#onHeaderBlock(streamId, fragment, endStream);
       return;
     }
-    this.#continuation = { streamId, endStream, fragments: [Buffer.from(fragment)], length: fragment.length };
+    this.#continuation = {
+      streamId,
+      endStream,
+      fragments: [Buffer.from(fragment)],
+      length: fragment.length,
+      frames: 0,
+    };
   }
 
   #onContinuation(flags: number, streamId: number, payload: Buffer): void {
@@ -545,8 +600,14 @@ export class Http2ClientSession {
       );
     }
     pending.length += payload.length;
+    pending.frames += 1;
+    // Bounded by size and by frame count, empty frames included (CVE-2024-27316; §10.5 lets an
+    // endpoint refuse what costs it too much with ENHANCE_YOUR_CALM).
     if (pending.length > MAX_HEADER_LIST_SIZE) {
       throw new H2ProtocolError(H2Error.ENHANCE_YOUR_CALM, 'A header block larger than we accept.');
+    }
+    if (pending.frames > MAX_CONTINUATION_FRAMES) {
+      throw new H2ProtocolError(H2Error.ENHANCE_YOUR_CALM, 'A header block in too many CONTINUATION frames.');
     }
     pending.fragments.push(Buffer.from(payload));
     if ((flags & Flag.END_HEADERS) === 0) return;
@@ -566,19 +627,28 @@ export class Http2ClientSession {
     }
     const stream = this.#streams.get(streamId);
     if (stream === undefined) return;
-    if (stream.status !== 0) {
-      // Trailers: nothing APNs sends; only their END_STREAM matters.
+    const trailers = stream.status !== 0;
+    const checked = checkResponseFields(fields, trailers);
+    if (typeof checked === 'string') {
+      // §8.1.1: a malformed response is a stream error of type PROTOCOL_ERROR.
+      this.#resetStream(stream, H2Error.PROTOCOL_ERROR, `Malformed response: ${checked}.`);
+      return;
+    }
+    if (trailers) {
+      // §8.1: trailers end the stream; nothing APNs sends, so only their END_STREAM matters.
       if (endStream) this.#endStream(stream, 'complete');
-      else this.#resetStream(stream, H2Error.PROTOCOL_ERROR);
+      else this.#resetStream(stream, H2Error.PROTOCOL_ERROR, 'Trailers without END_STREAM.');
       return;
     }
-    const status = statusOf(fields);
-    if (status === undefined) {
-      this.#resetStream(stream, H2Error.PROTOCOL_ERROR);
+    const status = checked;
+    if (status < 200) {
+      // 1xx answers are interim and the final one follows (§8.1); an interim answer that ends the
+      // stream, or 101 which HTTP/2 does not have (§8.6), is malformed.
+      if (endStream || status === 101) {
+        this.#resetStream(stream, H2Error.PROTOCOL_ERROR, `Malformed response: interim ${status} ends the stream.`);
+      }
       return;
     }
-    // 1xx answers are interim (RFC 9113 §8.1); the final one follows.
-    if (status < 200) return;
     stream.status = status;
     stream.fields = fields;
     if (endStream) this.#endStream(stream, 'complete');
@@ -589,7 +659,12 @@ export class Http2ClientSession {
       throw new H2ProtocolError(H2Error.FRAME_SIZE_ERROR, 'RST_STREAM must be 4 octets.');
     if (streamId === 0) throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, 'RST_STREAM on stream 0.');
     const stream = this.#streams.get(streamId);
-    if (stream === undefined) return;
+    if (stream === undefined) {
+      // §5.1 (idle): RST_STREAM on a stream never opened is a connection error.
+      if (this.#isIdle(streamId))
+        throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, `RST_STREAM on idle stream ${streamId}.`);
+      return;
+    }
     stream.rstCode = payload.readUInt32BE(0);
     this.#endStream(stream, 'reset');
   }
@@ -633,7 +708,9 @@ export class Http2ClientSession {
           this.#remoteMaxFrameSize = value;
           break;
         case Setting.ENABLE_PUSH:
-          if (value > 1) throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, 'ENABLE_PUSH must be 0 or 1.');
+          // §6.5.2: a server MUST NOT send 1 (push is the server's to offer, not to ask for).
+          if (value !== 0)
+            throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, `A server sent ENABLE_PUSH ${value}.`);
           break;
         default:
           // MAX_HEADER_LIST_SIZE is advisory; unknown settings are ignored (§6.5.2).
@@ -685,22 +762,36 @@ export class Http2ClientSession {
         throw new H2ProtocolError(H2Error.FLOW_CONTROL_ERROR, 'The connection window above 2^31-1.');
     } else {
       const stream = this.#streams.get(streamId);
-      if (stream === undefined) return;
+      if (stream === undefined) {
+        // §5.1 (idle): only HEADERS or PRIORITY may name a stream never opened.
+        if (this.#isIdle(streamId))
+          throw new H2ProtocolError(H2Error.PROTOCOL_ERROR, `WINDOW_UPDATE on idle stream ${streamId}.`);
+        return;
+      }
       if (increment === 0) {
-        this.#resetStream(stream, H2Error.PROTOCOL_ERROR);
+        this.#resetStream(stream, H2Error.PROTOCOL_ERROR, 'A stream WINDOW_UPDATE of 0.');
         return;
       }
       stream.sendWindow += increment;
       if (stream.sendWindow > MAX_WINDOW) {
-        this.#resetStream(stream, H2Error.FLOW_CONTROL_ERROR);
+        this.#resetStream(stream, H2Error.FLOW_CONTROL_ERROR, 'A stream window above 2^31-1.');
         return;
       }
     }
     if (this.#blocked.length > 0) this.#sendBlocked();
   }
 
-  /** A stream error of ours (RFC 9113 §5.4.2): RST_STREAM and the stream ends as lost. */
-  #resetStream(stream: H2Stream, errorCode: number): void {
+  /**
+   * RFC 9113 §5.1: a stream id we never opened — an odd one at or past our next id, or any even
+   * one (a server's streams exist only through PUSH_PROMISE, which we disabled).
+   */
+  #isIdle(streamId: number): boolean {
+    return (streamId & 1) === 0 || streamId >= this.#nextStreamId;
+  }
+
+  /** A stream error of ours (RFC 9113 §5.4.2): RST_STREAM and the stream ends as lost, `streamError` saying why. */
+  #resetStream(stream: H2Stream, errorCode: number, reason: string): void {
+    stream.streamError = new H2ProtocolError(errorCode, reason);
     this.#queue(rstStreamFrame(stream.id, errorCode));
     this.#scheduleFlush();
     this.#endStream(stream, 'connection-lost');
@@ -745,16 +836,6 @@ export class Http2ClientSession {
     this.#blocked.length = 0;
     this.#listener.onClose(this.#error);
   }
-}
-
-function statusOf(fields: readonly string[]): number | undefined {
-  for (let index = 0; index < fields.length; index += 2) {
-    if (fields[index] === ':status') {
-      const status = Number(fields[index + 1]);
-      return Number.isInteger(status) && status >= 100 && status <= 999 ? status : undefined;
-    }
-  }
-  return undefined;
 }
 
 function isIpAddress(host: string): boolean {

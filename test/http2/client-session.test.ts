@@ -191,7 +191,7 @@ describe('Http2ClientSession against nghttp2', () => {
     }
   });
 
-  it('reads answer bodies beyond the stream window, keeping the first 16 KiB', async () => {
+  it('cuts an answer longer than the stream window there (never reopened), keeping the first 16 KiB', async () => {
     const body = Buffer.alloc(200_000, 0x61);
     const server = await startServer((stream) => {
       stream.respond({ ':status': 400, 'content-type': 'application/json' });

@@ -55,3 +55,46 @@ export function clientFrames(received: readonly Buffer[]): { type: number; paylo
   );
   return frames;
 }
+
+export interface ClientFrame {
+  readonly type: number;
+  readonly flags: number;
+  readonly streamId: number;
+  readonly payload: Buffer;
+}
+
+/**
+ * A raw server that reacts to the client's frames: `onFrame` sees each one (the preface stripped)
+ * with the socket to answer on; `onPreface` runs when the preface arrives (write SETTINGS there).
+ */
+export function startScriptedH2Server(
+  pki: TestPki,
+  script: {
+    onPreface?: (socket: tls.TLSSocket) => void;
+    onFrame: (socket: tls.TLSSocket, frame: ClientFrame) => void;
+  },
+): Promise<RawH2Server> {
+  const states = new WeakMap<tls.TLSSocket, { reader: FrameReader; preface: number }>();
+  return startRawH2Server(pki, (socket, chunk) => {
+    let state = states.get(socket);
+    if (state === undefined) {
+      state = { reader: new FrameReader(), preface: 24 };
+      states.set(socket, state);
+    }
+    let rest = chunk;
+    if (state.preface > 0) {
+      const skip = Math.min(state.preface, rest.length);
+      state.preface -= skip;
+      rest = rest.subarray(skip);
+      if (state.preface === 0) script.onPreface?.(socket);
+    }
+    if (rest.length === 0 || socket.destroyed) return;
+    try {
+      state.reader.push(rest, (type, flags, streamId, payload) =>
+        script.onFrame(socket, { type, flags, streamId, payload: Buffer.from(payload) }),
+      );
+    } catch {
+      socket.destroy();
+    }
+  });
+}

@@ -82,6 +82,12 @@ export interface ApnsClientOptions {
   readonly requestTimeoutMs?: number;
   /** Default 10 s. */
   readonly connectTimeoutMs?: number;
+  /**
+   * How long a send may wait for a stream while every connection offers none (a server advertising
+   * MAX_CONCURRENT_STREAMS 0); it then fails with PK_ERR_APNS_NO_STREAMS, not processed, and the
+   * connections are replaced. Default 5 s.
+   */
+  readonly noStreamsTimeoutMs?: number;
   /** PING interval; 0 disables. Default 60 s (node-apn's choice; APNs documents no requirement). */
   readonly heartbeatMs?: number;
   /** A PING unanswered this long declares the connection dead. Default 10 s. */
@@ -302,6 +308,7 @@ export class ApnsClient {
       size: Math.max(1, options.connections ?? 2),
       clock: this.#clock,
       random: this.#random,
+      ...(options.noStreamsTimeoutMs === undefined ? {} : { noStreamsTimeoutMs: options.noStreamsTimeoutMs }),
     });
   }
 
@@ -593,6 +600,10 @@ export class ApnsClient {
       if (outcome.kind === 'not-processed') {
         if (outcome.cause === 'pool-closed') return failed(apnsId, 'PK_ERR_APNS_CLIENT_CLOSED', false);
         if (outcome.cause === 'credentials-unhealthy') return this.#credentialsUnhealthy(apnsId);
+        // Not sent, and resending at once would wait on the same stream-less server: the caller
+        // retries later (the service's job retry).
+        if (outcome.cause === 'no-streams')
+          return failed(apnsId, 'PK_ERR_APNS_NO_STREAMS', false, outcome.error?.message);
         const goawayReason = outcome.goaway?.reason;
         if (goawayReason !== undefined && isApnsReason(goawayReason)) {
           // APNs reports credential problems (BadCertificateEnvironment, …) only in GOAWAY: the

@@ -16,7 +16,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { IncomingHttpHeaders } from 'node:http2';
 import { type ErrorCode, PushkeeperError } from '../../errors.ts';
-import { H2Error } from '../../http2/frames.ts';
+import { H2Error, H2ProtocolError } from '../../http2/frames.ts';
 import { H2Stream, Http2ClientSession, type SessionListener } from '../../http2/client-session.ts';
 
 export interface WireRequest {
@@ -53,7 +53,9 @@ export type StreamOutcome =
         | 'not-written'
         | 'connect-failed'
         | 'pool-closed'
-        | 'credentials-unhealthy';
+        | 'credentials-unhealthy'
+        /** The pool waited `noStreamsTimeoutMs` while every connection offered zero streams. */
+        | 'no-streams';
       readonly goaway?: GoawayInfo | undefined;
       readonly error?: PushkeeperError | undefined;
     }
@@ -172,6 +174,15 @@ function headerObject(fields: readonly string[] | undefined): IncomingHttpHeader
 /** TLS failures get their own code: they need a certificate fix, not a retry. */
 function transportError(error: unknown, fallback: ErrorCode, message: string): PushkeeperError {
   if (error instanceof PushkeeperError) return error;
+  if (error instanceof H2ProtocolError) {
+    // The server broke HTTP/2 and we closed the connection with GOAWAY(errorCode) (RFC 9113 §5.4.1).
+    return new PushkeeperError(
+      'PK_ERR_APNS_PROTOCOL',
+      `${message}: ${error.message}`,
+      { http2Error: error.errorCode },
+      { cause: error },
+    );
+  }
   const code = (error as { code?: unknown } | undefined)?.code;
   const tls =
     typeof code === 'string' &&
@@ -248,14 +259,8 @@ export class ApnsConnection implements PoolConnection {
       onGoaway: (errorCode, lastStreamId, debug) => this.#onGoaway(errorCode, lastStreamId, debug),
       onPingAck: () => this.#onPingAck(),
       onStreamEnd: (stream) => this.#streamEnded(stream as PendingStream),
-      onClose: (error) => {
-        if (error !== undefined) {
-          this.#error ??= transportError(
-            error,
-            'PK_ERR_APNS_CONNECTION',
-            `Connection ${this.id} to ${options.origin} failed`,
-          );
-        }
+      onClose: () => {
+        this.#noteSessionError();
         this.#onClose();
       },
     };
@@ -457,6 +462,13 @@ export class ApnsConnection implements PoolConnection {
     if (this.#state === 'ready') this.#options.listener.onCapacity(this);
   }
 
+  /** The session's failure as ours; streams that end with the session are reported with it. */
+  #noteSessionError(): void {
+    const error = this.#session.error;
+    if (error === undefined || this.#error !== undefined) return;
+    this.#error = transportError(error, 'PK_ERR_APNS_CONNECTION', `Connection ${this.id} to ${this.#options.origin} failed`);
+  }
+
   #outcomeOf(pending: PendingStream): StreamOutcome {
     if (pending.timedOut) {
       return {
@@ -478,6 +490,7 @@ export class ApnsConnection implements PoolConnection {
       return new ResponseOutcome(pending.status, pending.fields, body, this.id);
     }
     const goaway = this.#goaway;
+    if (pending.end === 'connection-lost') this.#noteSessionError();
     if (pending.end === 'reset' && pending.rstCode === H2Error.REFUSED_STREAM)
       return { kind: 'not-processed', cause: 'refused-stream', goaway };
     // RFC 9113 §6.8: streams above last-stream-id were not and will not be processed.
@@ -486,6 +499,20 @@ export class ApnsConnection implements PoolConnection {
     }
     // The request never reached the socket whole: the server cannot have acted on it.
     if (!pending.requestWritten) return { kind: 'not-processed', cause: 'not-written', error: this.#error };
+    const streamError = pending.streamError;
+    if (streamError !== undefined) {
+      // We reset the stream because its answer broke HTTP/2 (RFC 9113 §5.4.2): the server read the
+      // request, so it may have acted on it.
+      return {
+        kind: 'ambiguous',
+        cause: 'connection-lost',
+        error: new PushkeeperError(
+          'PK_ERR_APNS_PROTOCOL',
+          `Stream ${pending.id} on connection ${this.id}: ${streamError.message}`,
+          { connectionId: this.id, streamId: pending.id, http2Error: streamError.errorCode },
+        ),
+      };
+    }
     return {
       kind: 'ambiguous',
       cause: 'connection-lost',

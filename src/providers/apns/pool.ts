@@ -7,6 +7,13 @@
  * without ever answering counts as a failure and pushes the next attempt back exponentially
  * (with jitter), so a broken endpoint or credential never becomes a reconnect storm — APNs treats
  * rapid reconnects as a denial-of-service attack (Apple, "Troubleshooting push notifications").
+ *
+ * Time in the queue is bounded when no stream is to be had: a server may advertise
+ * SETTINGS_MAX_CONCURRENT_STREAMS 0 (RFC 9113 §6.5.2 allows it, "a temporary" state) and keep it.
+ * Requests never reach the wire there, so their own timeout never starts. After
+ * `noStreamsTimeoutMs` without a stream on offer, the requests that waited that long end
+ * `not-processed` (`no-streams`, safe to retry) and the connections offering nothing are closed, to
+ * be replaced by the reconnect rules above (undici bounds the same wait with `noStreamsTimeout`).
  */
 import { PushkeeperError } from '../../errors.ts';
 import type { Clock } from './clock.ts';
@@ -24,6 +31,8 @@ export interface ConnectionPoolOptions {
   readonly reconnectBaseMs?: number;
   /** Default 30 s. */
   readonly reconnectMaxMs?: number;
+  /** How long a request may wait while every open connection offers zero streams. Default 5 s. */
+  readonly noStreamsTimeoutMs?: number;
 }
 
 export interface PoolStats {
@@ -37,6 +46,8 @@ export interface PoolStats {
 interface Waiter {
   readonly request: WireRequest;
   readonly resolve: (outcome: StreamOutcome) => void;
+  /** clock.now() when it joined the queue. */
+  readonly queuedAt: number;
 }
 
 /** A FIFO that does not shift arrays (a queue can hold an audience's worth of waiters briefly). */
@@ -50,6 +61,10 @@ class WaiterQueue {
 
   push(item: Waiter): void {
     this.#items.push(item);
+  }
+
+  peek(): Waiter | undefined {
+    return this.#items[this.#head];
   }
 
   shift(): Waiter | undefined {
@@ -85,6 +100,8 @@ export class ConnectionPool {
   #closed: Promise<void> | undefined;
   #allClosedWaiters: (() => void)[] = [];
   #pumping = false;
+  /** A no-streams check is scheduled (clock sleeps cannot be cancelled: it re-checks when it wakes). */
+  #stallCheckScheduled = false;
 
   constructor(options: ConnectionPoolOptions) {
     this.#options = options;
@@ -127,7 +144,7 @@ export class ConnectionPool {
         return;
       }
     }
-    this.#queue.push({ request, resolve: done });
+    this.#queue.push({ request, resolve: done, queuedAt: this.#options.clock.now() });
     this.#pump();
   }
 
@@ -181,7 +198,56 @@ export class ConnectionPool {
     } finally {
       this.#pumping = false;
     }
+    if (this.#queue.length > 0 && !this.#stallCheckScheduled && this.#starved()) this.#scheduleStallCheck();
     this.#wakeClosers();
+  }
+
+  /**
+   * Every usable connection is up and offers zero streams with none in use: nothing will free a
+   * stream (a connection setting up, or streams ending or timing out, would).
+   */
+  #starved(): boolean {
+    if (this.#usable.size === 0) return false;
+    for (const connection of this.#usable) {
+      if (connection.state !== 'ready' || connection.activeStreams > 0 || connection.available() > 0) return false;
+    }
+    return true;
+  }
+
+  #scheduleStallCheck(): void {
+    const oldest = this.#queue.peek();
+    if (oldest === undefined) return;
+    const timeout = this.#options.noStreamsTimeoutMs ?? 5_000;
+    this.#stallCheckScheduled = true;
+    const wait = Math.max(0, oldest.queuedAt + timeout - this.#options.clock.now());
+    void this.#options.clock.sleep(wait).then(() => {
+      this.#stallCheckScheduled = false;
+      this.#onStallCheck(timeout);
+    });
+  }
+
+  #onStallCheck(timeout: number): void {
+    if (this.#closing || this.#queue.length === 0 || !this.#starved()) return;
+    const expiredBefore = this.#options.clock.now() - timeout;
+    let failed = 0;
+    for (let waiter = this.#queue.peek(); waiter !== undefined && waiter.queuedAt <= expiredBefore; waiter = this.#queue.peek()) {
+      this.#queue.shift();
+      failed += 1;
+      waiter.resolve({
+        kind: 'not-processed',
+        cause: 'no-streams',
+        error: new PushkeeperError(
+          'PK_ERR_APNS_NO_STREAMS',
+          `No stream offered for ${timeout} ms: the server allows 0 concurrent streams.`,
+          { waitedMs: timeout },
+        ),
+      });
+    }
+    if (failed > 0) {
+      // A connection stuck at zero streams is replaced (with back-off when it never answered).
+      for (const connection of [...this.#usable]) void connection.close();
+    }
+    this.#pump();
   }
 
   #pick(): PoolConnection | undefined {

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../../src/providers/apns/clock.ts';
 import type { ConnectionListener, ConnectionState, PoolConnection, StreamOutcome, WireRequest } from '../../../src/providers/apns/connection.ts';
-import { ConnectionPool } from '../../../src/providers/apns/pool.ts';
+import { ConnectionPool, type ConnectionPoolOptions } from '../../../src/providers/apns/pool.ts';
 import { PushkeeperError } from '../../../src/errors.ts';
 
 class FakeConnection implements PoolConnection {
@@ -84,9 +84,10 @@ const flush = () => new Promise((r) => setImmediate(r));
 let pool: ConnectionPool | undefined;
 afterEach(() => pool?.destroy());
 
-function makePool(size: number, clock = manualClock()) {
+function makePool(size: number, clock = manualClock(), extra: Partial<ConnectionPoolOptions> = {}) {
   const made: FakeConnection[] = [];
   pool = new ConnectionPool({
+    ...extra,
     size,
     clock,
     random: () => 1,
@@ -201,5 +202,46 @@ describe('ConnectionPool', () => {
     const waiting = other.dispatch(request);
     other.destroy();
     expect(await waiting).toEqual({ kind: 'not-processed', cause: 'pool-closed' });
+  });
+
+  it('fails waiters with no-streams once every connection offered zero streams for noStreamsTimeoutMs, and replaces the connection', async () => {
+    const { pool, made, clock } = makePool(1, undefined, { noStreamsTimeoutMs: 1000 });
+    let settled: StreamOutcome | undefined;
+    void pool.dispatch(request).then((outcome) => {
+      settled = outcome;
+    });
+    // RFC 9113 §6.5.2: MAX_CONCURRENT_STREAMS 0 is a legal setting; the request never reaches a wire.
+    made[0]!.ready(0);
+    await clock.advance(999);
+    expect(settled).toBeUndefined();
+    await clock.advance(1);
+    expect(settled).toMatchObject({ kind: 'not-processed', cause: 'no-streams' });
+    if (settled?.kind === 'not-processed') expect(settled.error?.code).toBe('PK_ERR_APNS_NO_STREAMS');
+    expect(made[0]!.state).toBe('closed');
+    // The replacement comes after the back-off of a connection that never answered (250 ms here).
+    const next = pool.dispatch(request);
+    await clock.advance(250);
+    expect(made.length).toBe(2);
+    made[1]!.ready(5);
+    made[1]!.answer();
+    expect((await next).kind).toBe('response');
+  });
+
+  it('never times out waiters while a connection has streams in use: they free up', async () => {
+    const { pool, made, clock } = makePool(1, undefined, { noStreamsTimeoutMs: 1000 });
+    const first = pool.dispatch(request);
+    let second: StreamOutcome | undefined;
+    void pool.dispatch(request).then((outcome) => {
+      second = outcome;
+    });
+    made[0]!.ready(1);
+    await clock.advance(10_000);
+    expect(second).toBeUndefined();
+    expect(pool.stats().queued).toBe(1);
+    made[0]!.answer();
+    made[0]!.answer();
+    expect((await first).kind).toBe('response');
+    await flush();
+    expect(second?.kind).toBe('response');
   });
 });
