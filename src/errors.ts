@@ -101,6 +101,10 @@ export const ERROR_CATALOGUE = {
     status: 500,
     message: 'Stored credentials could not be decrypted (wrong PUSHKEEPER_SECRET_KEY?).',
   },
+  PK_ERR_DATA_DIR_IN_USE: {
+    status: 503,
+    message: 'Another Pushkeeper process is using this SQLite data directory; stop it, or use PostgreSQL for several processes.',
+  },
   PK_ERR_CONFIG_INVALID: { status: 500, message: 'The configuration is not valid.' },
   PK_ERR_INTERNAL: { status: 500, message: 'Internal error.' },
   // --- APNs transport (a rejection by APNs is a value, not one of these) ---------------------------

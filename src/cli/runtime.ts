@@ -4,6 +4,7 @@
  * in reverse order, after the queue has drained.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ApnsAgent } from '../providers/apns/index.ts';
 import type { Config } from '../config/index.ts';
@@ -15,6 +16,7 @@ import { createFeedbackScheduler, createFeedbackService } from '../service/feedb
 import type { ServiceLogger } from '../service/logger.ts';
 import { type Pipeline, startPipeline } from '../service/pipeline.ts';
 import { openStore, type Store, sqlitePathFromUrl } from '../store/index.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 import { startObservability, type Observability } from './observability.ts';
 import { stdoutLogDestination } from './log-destination.ts';
 import { prettyDestination } from './log-pretty.ts';
@@ -109,6 +111,12 @@ export async function startRuntime(config: Config, options: { logger: Logger; wo
     }
   };
   try {
+    // One process per SQLite database: a second one exits here, naming the directory and the holder.
+    const sqlitePath = sqlitePathFromUrl(config.databaseUrl);
+    if (sqlitePath !== null) {
+      const lock = lockDataDir(dirname(resolve(sqlitePath)));
+      closers.push(() => lock.release());
+    }
     const store = openConfiguredStore(config, logger);
     closers.push(() => store.close());
     const migrated = await store.migrate();
