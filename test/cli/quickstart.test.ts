@@ -94,7 +94,7 @@ beforeAll(async () => {
     ),
   ]);
   env = { ...env, PUSHKEEPER_URL: apiUrl, MOCK_URL: mockUrl };
-}, 30_000);
+}, 120_000);
 
 afterAll(async () => {
   // Wait for each process to finish its graceful stop while its output is still read; a process
