@@ -9,7 +9,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,10 @@ let env: NodeJS.ProcessEnv;
 let notPushkeeper: Server;
 let otherUrl: string;
 let closedUrl: string;
+/** Accepts TCP connections and never answers: an APNs endpoint where a push stays `sending`. */
+let blackHole: TcpServer;
+const blackHoleSockets = new Set<Socket>();
+let blackHoleUrl: string;
 
 function start(args: readonly string[], pattern: RegExp): Promise<string> {
   const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -75,6 +79,13 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
   closedUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
   await new Promise((resolve) => closed.close(resolve));
+  blackHole = createTcpServer((socket) => {
+    blackHoleSockets.add(socket);
+    socket.on('error', () => {});
+    socket.once('close', () => blackHoleSockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+  blackHoleUrl = `https://127.0.0.1:${(blackHole.address() as AddressInfo).port}`;
 
   const [apiUrl, mockUrl] = await Promise.all([
     start(['serve'], /listening on (http:\/\/127\.0\.0\.1:\d+)/),
@@ -103,6 +114,8 @@ afterAll(async () => {
     ),
   );
   await new Promise((resolve) => notPushkeeper.close(resolve));
+  for (const socket of blackHoleSockets) socket.destroy();
+  await new Promise((resolve) => blackHole.close(resolve));
   rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 
@@ -129,6 +142,19 @@ it('every command answers the exit codes and --json documents of docs/cli.md', a
   const A = app.id;
   const registered = await cli(['devices', 'register', '--app', A, T1, '--alias', '42', '--json']);
   expect(registered.code, registered.stderr).toBe(0);
+
+  // A second app whose APNs endpoint accepts connections and never answers: its push stays
+  // `sending` far longer than a one-second --wait, which must end with exit 5.
+  const stuck = await cli([
+    'apps', 'create', '--name', 'Stuck', '--topic', 'com.example.app', '--p8', join(dir, 'AuthKey.p8'),
+    '--key-id', 'KEYID12345', '--team-id', 'TEAM123456', '--production-url', blackHoleUrl,
+    '--sandbox-url', blackHoleUrl, '--json',
+  ]);
+  expect(stuck.code, stuck.stderr).toBe(0);
+  const stuckApp = JSON.parse(stuck.stdout) as { id: string; apiKey: string };
+  const stuckKey = { PUSHKEEPER_API_KEY: stuckApp.apiKey };
+  const stuckDevice = await cli(['devices', 'register', '--app', stuckApp.id, T1, '--alias', '42', '--json'], stuckKey);
+  expect(stuckDevice.code, stuckDevice.stderr).toBe(0);
 
   const noKey = { PUSHKEEPER_API_KEY: '', PUSHKEEPER_DATA_DIR: join(dir, 'elsewhere') };
   const p8 = ['--key-id', 'KEYID12345', '--team-id', 'TEAM123456'];
@@ -174,6 +200,13 @@ it('every command answers the exit codes and --json documents of docs/cli.md', a
       exit: 1,
       code: null,
       check: (d) => expect(d['unregisteredTokens']).toBe(1),
+    },
+    {
+      args: ['push', '--app', stuckApp.id, '--alias', '42', '--alert', 'Hi', '--wait', '--timeout', '1', '--json'],
+      env: stuckKey,
+      exit: 5,
+      code: 'PK_ERR_WAIT_TIMEOUT',
+      check: (d) => expect((d['error'] as { details: { status: string } }).details.status).toMatch(/^(queued|sending)$/),
     },
     // apps
     { args: ['apps', 'list', '--json'], exit: 0, code: null },

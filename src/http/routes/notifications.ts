@@ -7,10 +7,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { sendError, sendProblem } from '../problem-reply.ts';
 import type { RoutePluginOptions } from '../route-context.ts';
+import { AcceptPushBody, AcceptPushBodyDoc } from '../push-body-schemas.ts';
 import {
   AcceptedPushSchema,
-  AcceptPushBody,
-  AcceptPushBodyDoc,
   AppParams,
   CancelResultSchema,
   errorResponses,
