@@ -92,13 +92,8 @@ export async function serve(flags: ServeFlags): Promise<void> {
     isShuttingDown: () => shuttingDown,
   });
   let metricsApp: FastifyInstance | undefined;
-  const address = await app.listen({ port: config.port, host: config.host });
-  logger.info({ address, database: config.databaseUrl.split(':')[0] }, `pushkeeper listening on ${address}`);
-  if (config.metricsHost !== undefined && config.metricsPort !== undefined) {
-    metricsApp = await buildMetricsApp({ metrics: { registry: runtime.observability.registry }, logger });
-    const metricsAddress = await metricsApp.listen({ port: config.metricsPort, host: config.metricsHost });
-    logger.info({ address: metricsAddress }, `metrics on ${metricsAddress}/metrics`);
-  }
+  // Before the first "listening" line: a supervisor (or a test) may send SIGTERM the moment it reads
+  // it, and a signal that arrives before a handler exists kills the process without draining.
   onShutdownSignal(async (signal) => {
     logger.info({ signal }, 'shutting down: no new work, draining');
     shuttingDown = true;
@@ -107,6 +102,13 @@ export async function serve(flags: ServeFlags): Promise<void> {
     await runtime.close();
     logger.info({}, 'stopped');
   }, config.shutdownTimeoutMs);
+  const address = await app.listen({ port: config.port, host: config.host });
+  logger.info({ address, database: config.databaseUrl.split(':')[0] }, `pushkeeper listening on ${address}`);
+  if (config.metricsHost !== undefined && config.metricsPort !== undefined) {
+    metricsApp = await buildMetricsApp({ metrics: { registry: runtime.observability.registry }, logger });
+    const metricsAddress = await metricsApp.listen({ port: config.metricsPort, host: config.metricsHost });
+    logger.info({ address: metricsAddress }, `metrics on ${metricsAddress}/metrics`);
+  }
 }
 
 export async function worker(flags: ServeFlags): Promise<void> {
@@ -114,15 +116,15 @@ export async function worker(flags: ServeFlags): Promise<void> {
   ensureWritableDirectories(config);
   const logger = createLogger(config);
   const runtime = await startRuntime(config, { logger, work: true });
-  logger.info({ database: config.databaseUrl.split(':')[0] }, 'pushkeeper worker started');
   // A worker has no listening socket, and the queues' timers are unref'd: this keeps it running
-  // until a signal says otherwise.
+  // until a signal says otherwise. The handler comes before the "started" line, as in serve.
   const keepAlive = setInterval(() => {}, 1 << 30);
   onShutdownSignal(async (signal) => {
     logger.info({ signal }, 'shutting down: draining jobs');
     clearInterval(keepAlive);
     await runtime.close();
   }, config.shutdownTimeoutMs);
+  logger.info({ database: config.databaseUrl.split(':')[0] }, 'pushkeeper worker started');
 }
 
 export async function migrate(flags: ServeFlags & { json?: boolean }): Promise<void> {
