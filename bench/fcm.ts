@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileForChild, firstLine, ROOT, writeBenchSection } from './support.ts';
 
@@ -81,7 +81,7 @@ try {
   const each = (name: (typeof clients)[number]) => results[name]!.map((r) => r.perSecond).join(' / ');
   const table = [
     `${count.toLocaleString('en-US')} messages per client and run, ${runs} runs, medians; mock FCM server (accept-all) in its own process; each client in its own process, running the compiled harness. Our client: ${connections} connections, ${concurrency} in flight (sendMany). firebase-admin: \`sendEach\` of 500 messages (its maximum; HTTP/2, one new session per call), ${connections} calls in flight, \`:scheme\` corrected so node:http2 accepts it.`,
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z; shared with other work, so the runs are listed too.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z; 1-minute load average ${loadavg()[0]!.toFixed(1)}; every run is listed.`,
     '',
     '| client | messages/s (median) | CPU µs per message | peak RSS MB | failures per run |',
     '|---|---:|---:|---:|---|',

@@ -121,7 +121,7 @@ try {
   }
   const table = [
     `${count.toLocaleString('en-US')} messages per sender and run (a 221-byte JSON payload, round-robin over ${subscriptionCount} subscriptions), ${runs} runs, medians; ${concurrency} in flight for every sender. The mock push service runs in its own process, checks VAPID on every request and decrypted 1 message in ${process.env['BENCH_DECRYPT_EVERY'] ?? 10} (a failure to decrypt is a failure; the tests decrypt all). A signature it verified once is remembered, as push services do: our client's per-origin token is verified once, web-push's new token per message every time. CPU is the sender process's own user + system time per message; "encryption" is the RFC 8291 encryption alone in a loop (ours: \`encryptWebPushPayload\`; web-push: its \`encrypt\`).`,
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, shared with other work, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z; CPU yardstick ${yardstickBefore.toFixed(2)} s before, ${yardstickAfter.toFixed(2)} s after (docs/benchmarks.md explains it).`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z; CPU yardstick ${yardstickBefore.toFixed(2)} s before, ${yardstickAfter.toFixed(2)} s after (docs/benchmarks.md explains it).`,
     '',
     '| sender | messages/s (median) | CPU µs/message (median) | encryption µs/message | failures per run | per run |',
     '|---|---:|---:|---:|---|---|',
